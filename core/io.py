@@ -1,0 +1,93 @@
+"""Crash-safe file writes: a reader sees the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable (POSIX needs the directory synced too)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file, fsync and rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """Yield an empty sibling directory; on success it replaces `final` in one rename.
+
+    If the block raises (or the process is killed), `final` is untouched and the
+    staging directory is left as `.<name>.staging-*`, removed by the next run.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    recover_staged_dir(final)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.staging-"))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for child in staging.rglob("*"):
+        if child.is_file():
+            with open(child, "rb") as fh:
+                os.fsync(fh.fileno())
+    if final.exists():
+        # Two renames: there is no atomic swap of directories on POSIX, but between
+        # them the old output still exists under `.old-*`, which a reader can find.
+        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+        os.rmdir(old)
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+    fsync_dir(final.parent)
+
+
+def recover_staged_dir(final: Path) -> None:
+    """Undo what a kill inside `staged_dir` left: restore a moved-aside old output, drop staging."""
+    final = Path(final)
+    olds = sorted(final.parent.glob(f".{final.name}.old-*"))
+    if olds and not final.exists():
+        os.replace(olds.pop(), final)
+    for stale in [*olds, *final.parent.glob(f".{final.name}.staging-*")]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Content hash recorded in provenance, so a build names exactly what it read."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

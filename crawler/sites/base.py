@@ -1,0 +1,51 @@
+"""The contract every crawlable site implements; adding a site is one module beside this.
+
+A site knows three things: which URL holds an item, how to turn that page into
+comments, and whether a page is the site's "you are blocked" answer. The
+engine (fetching, politeness, ledger, storage) knows nothing site-specific.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+PageKind = Literal["ok", "missing", "blocked"]
+
+
+@dataclass(frozen=True)
+class ParsedComment:
+    position: int                   # 0-based, in page order
+    comment_id: int | None          # the site's own id, if the page shows one
+    author: str | None              # raw username: the engine hashes it, it is never stored
+    text: str                       # plain text; quotes of other comments removed
+    posted_at: datetime | None      # the site's local time, as shown on the page
+    during_challenge: bool | None   # None where the site has no such notion
+    edited: bool = False
+    helpful: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    kind: PageKind
+    comments: list[ParsedComment] = field(default_factory=list)
+    image_url: str | None = None    # absolute URL of the full-size photo
+    stats: dict[str, str] = field(default_factory=dict)  # page statistics, as shown
+    complete: bool = True           # False: the page looks cut off (retry, don't trust it)
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str                        # "dpchallenge", "photonet"
+    dataset: str                     # the dataset it feeds: "ava", "photonet"
+    default_base_url: str            # scheme://host of the live site
+    sources: tuple[str, ...]         # which sources can serve it: "live", "wayback"
+    page_path: Callable[[int], str]  # item id -> path+query on the site, e.g. "/image.php?IMAGE_ID=1"
+    parse: Callable[[bytes, str | None], ParsedPage]  # (body, Content-Type header) -> page
+    parser_version: str              # bump when parse output changes; stored on every row
+
+    def original_url(self, item_id: int) -> str:
+        """The canonical URL of an item on the real site (what Wayback indexes)."""
+        return self.default_base_url.rstrip("/") + self.page_path(item_id)
