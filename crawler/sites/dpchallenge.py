@@ -1,0 +1,213 @@
+"""DPChallenge image pages (`image.php?IMAGE_ID=N`), the source of AVA's comments.
+
+Checked against a real page (../shared/data/dpchallenge/image_921974.html,
+fetched 2026). The comment table is a flat run of rows: a header row (author
+cell with `rowspan` and `<a name="COMMENT_ID">`, then the timestamp cell), a
+body row (`table.forum-post`), an optional "Photographer found comment
+helpful." row, and, once, the divider row "Comments Made During the
+Challenge" with everything below it made while voting ran. Comments are found
+by their anchors and the rows after them, not by row counts or the table's
+width, so a missing helpful row or a slightly older layout still parses.
+
+Decisions:
+- No divider on the page -> `during_challenge` is None: the page does not say.
+- A quote of another comment ("Originally posted by X:" and the quoted text)
+  is removed, so each comment's text is its author's own words.
+- "Message edited by author <time>." is removed from the text and sets `edited`.
+- The block page and "Invalid IMAGE_ID provided." are recognised only on pages
+  without comment bodies, so a comment that quotes those phrases cannot turn
+  a real page into a false block.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from aesthetic.crawler.html_text import decode_html, node_text
+from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site
+
+BASE_URL = "https://www.dpchallenge.com"
+
+BLOCKED_MARKER = "Page cannot be served due to suspicious activity"
+MISSING_MARKER = "Invalid IMAGE_ID provided."
+DIVIDER_MARKER = "Comments Made During the Challenge"
+_HELPFUL_MARKER = "found comment helpful"
+_BODY_MARKER = "forum-post"
+_FOOTER_MARKERS = ("Current Server Time", "Challenging Technologies")
+_QUOTE_HEAD = "Originally posted by"
+_EDITED_LINE = re.compile(r"^Message edited by author\b.*$\n?", re.MULTILINE)
+_TIMESTAMP = re.compile(r"\d{1,2}/\d{1,2}/\d{4}\s+\d{1,2}:\d{2}:\d{2}\s*[AP]M", re.IGNORECASE)
+_TIME_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+
+
+def parse(body: bytes, content_type: str | None) -> ParsedPage:
+    """One image page -> its comments, photo URL and statistics (see the module docstring)."""
+    html = decode_html(body, content_type)
+    has_bodies = _BODY_MARKER in html
+    if BLOCKED_MARKER in html and not has_bodies:
+        return ParsedPage(kind="blocked")
+    if MISSING_MARKER in html and not has_bodies:
+        return ParsedPage(kind="missing")
+    tree = LexborHTMLParser(html)
+    return ParsedPage(
+        kind="ok",
+        comments=_comments(tree),
+        image_url=_image_url(tree),
+        stats=_statistics(tree),
+        complete=_looks_complete(html),
+    )
+
+
+def _looks_complete(html: str) -> bool:
+    """A page cut off in transfer lacks `</html>` or the footer every full page ends with."""
+    return "</html>" in html[-4096:].lower() and any(m in html for m in _FOOTER_MARKERS)
+
+
+class _Draft:
+    """A comment while its rows are being read (header, then body, then helpful)."""
+
+    def __init__(self, comment_id: int | None, author: str | None, posted_at: datetime | None,
+                 after_divider: bool) -> None:
+        self.comment_id = comment_id
+        self.author = author
+        self.posted_at = posted_at
+        self.after_divider = after_divider
+        self.text = ""
+        self.edited = False
+        self.helpful = False
+        self.has_body = False
+
+
+def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
+    first_anchor = tree.css_first("td[rowspan] > a[name]")
+    if first_anchor is None:
+        return []
+    table_body = first_anchor.parent.parent.parent  # a -> td -> tr -> tbody
+    drafts: list[_Draft] = []
+    divider_seen = False
+    for row in table_body.iter():
+        if row.tag != "tr":
+            continue
+        anchor = row.css_first("td[rowspan] > a[name]")
+        if anchor is not None:
+            drafts.append(_header(anchor, divider_seen))
+            continue
+        text = row.text()
+        if DIVIDER_MARKER in text:
+            divider_seen = True
+        elif not drafts:
+            continue
+        elif _HELPFUL_MARKER in text:
+            drafts[-1].helpful = True
+        elif not drafts[-1].has_body:
+            _read_body(drafts[-1], row)
+    return [
+        ParsedComment(
+            position=position,
+            comment_id=d.comment_id,
+            author=d.author,
+            text=d.text,
+            posted_at=d.posted_at,
+            during_challenge=d.after_divider if divider_seen else None,
+            edited=d.edited,
+            helpful=d.helpful,
+        )
+        for position, d in enumerate(drafts)
+    ]
+
+
+def _header(anchor: LexborNode, after_divider: bool) -> _Draft:
+    """The author cell (anchor, profile link) and the timestamp cell beside it."""
+    name = (anchor.attributes.get("name") or "").strip()
+    author_cell = anchor.parent
+    author_link = author_cell.css_first("a.fo")
+    if author_link is None:
+        named = [a for a in author_cell.css('a[href*="USER_ID="]') if a.text(strip=True)]
+        author_link = named[-1] if named else None
+    author = author_link.text(strip=True) if author_link is not None else None
+    posted_at = None
+    cell = author_cell.next
+    while cell is not None and cell.tag != "td":
+        cell = cell.next
+    stamp = _TIMESTAMP.search(cell.text()) if cell is not None else None
+    if stamp is not None:
+        posted_at = datetime.strptime(" ".join(stamp.group(0).split()).upper(), _TIME_FORMAT)
+    return _Draft(int(name) if name.isdigit() else None, author or None, posted_at, after_divider)
+
+
+def _read_body(draft: _Draft, row: LexborNode) -> None:
+    cell = row.css_first("table.forum-post td") or row.css_first("td")
+    if cell is None:
+        return
+    _remove_quotes(cell)
+    text = node_text(cell)
+    text, edits = _EDITED_LINE.subn("", text)
+    draft.text = text.strip()
+    draft.edited = edits > 0
+    draft.has_body = True
+
+
+def _remove_quotes(cell: LexborNode) -> None:
+    """Drop "Originally posted by X:" blocks: a nested table, or a `<b>` then `<hr>` and `<i>`."""
+    tops: dict[int, LexborNode] = {}
+    for bold in cell.css("b"):
+        if not bold.text(strip=True).startswith(_QUOTE_HEAD):
+            continue
+        top = bold
+        while top.parent is not None and top.parent.mem_id != cell.mem_id:
+            top = top.parent
+        tops.setdefault(top.mem_id, top)
+    for top in tops.values():
+        doomed = [top]
+        if top.tag != "table":
+            sibling = top.next
+            while sibling is not None and sibling.tag in ("hr", "i", "-text"):
+                doomed.append(sibling)
+                if sibling.tag == "i":
+                    break
+                sibling = sibling.next
+        for node in doomed:
+            node.decompose()
+
+
+def _image_url(tree: LexborHTMLParser) -> str | None:
+    """The full-size photo in the page's image cell (the first `<img>` there is a spacer)."""
+    for img in tree.css("#img_container img, td.page-image img"):
+        src = (img.attributes.get("src") or "").strip()
+        if src and not src.endswith("/pix.gif"):
+            return urljoin(BASE_URL + "/", src)
+    return None
+
+
+def _statistics(tree: LexborHTMLParser) -> dict[str, str]:
+    """The "Statistics" panel as label -> value, exactly as shown ("Votes" -> "171")."""
+    for heading in tree.css("tr.forum-heading"):
+        if heading.text(strip=True) != "Statistics":
+            continue
+        panel = heading.next
+        while panel is not None and panel.tag != "tr":
+            panel = panel.next
+        if panel is None:
+            return {}
+        stats: dict[str, str] = {}
+        for line in node_text(panel).splitlines():
+            label, colon, value = line.partition(":")
+            if colon and label.strip():
+                stats[label.strip()] = value.strip()
+        return stats
+    return {}
+
+
+SITE = Site(
+    name="dpchallenge",
+    dataset="ava",
+    default_base_url=BASE_URL,
+    sources=("live", "wayback"),
+    page_path=lambda image_id: f"/image.php?IMAGE_ID={image_id}",
+    parse=parse,
+    parser_version="1",
+)
