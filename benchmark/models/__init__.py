@@ -1,0 +1,98 @@
+"""The model registry: each module below registers one model by name (base.py is the contract).
+
+`build_model` is the one way the trainer makes a model: it checks the config
+and says loudly what is untrained, so no run can quietly pass off random
+weights as a result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import torch
+from torch import nn
+
+from aesthetic.benchmark.models import fusion, mracnn, text, vision  # noqa: F401  (fill the registry)
+from aesthetic.benchmark.models.base import (
+    FUSIONS,
+    MODELS,
+    RANDOM_WORD_VECTORS,
+    UNTRAINED_TRUNK,
+    ModelConfig,
+    ModelOutput,
+    ModelSpec,
+    register,
+)
+from aesthetic.benchmark.models.trunks import trunk_channels, trunk_input_size, trunk_spec
+from aesthetic.core.errors import UserError
+
+__all__ = [
+    "FUSIONS", "MODELS", "RANDOM_WORD_VECTORS", "UNTRAINED_TRUNK", "ModelConfig", "ModelOutput", "ModelSpec",
+    "build_model", "caveats", "get_spec", "register", "trunk_channels", "trunk_input_size",
+]
+
+log = logging.getLogger(__name__)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The registered model `name`, or a UserError listing the choices."""
+    if name not in MODELS:
+        raise UserError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def _check(cfg: ModelConfig, spec: ModelSpec) -> None:
+    if spec.uses_images:
+        trunk_spec(cfg.trunk)
+    if cfg.fusion not in FUSIONS:
+        raise UserError(f"unknown fusion {cfg.fusion!r}; choose one of: {', '.join(FUSIONS)}")
+    for field in ("n_bins", "glimpses", "lstm_layers", "lstm_hidden", "attn_hidden", "mfb_k", "mfb_o",
+                  "text_maps", "vocab_size", "embed_dim"):
+        if getattr(cfg, field) < 1:
+            raise UserError(f"model setting {field} must be at least 1, got {getattr(cfg, field)}")
+    if cfg.n_bins < 2:
+        raise UserError(f"n_bins must be at least 2, got {cfg.n_bins}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    if spec.uses_text and max(cfg.text_heights) > cfg.max_tokens:
+        raise UserError(f"max_tokens {cfg.max_tokens} is shorter than the widest text filter {max(cfg.text_heights)}")
+
+
+def build_model(cfg: ModelConfig, embeddings: torch.Tensor | None = None, *, pretrained: bool = True) -> nn.Module:
+    """The model `cfg.name` asks for, its forward(images, tokens) -> ModelOutput.
+
+    `embeddings` is the [vocab, dim] word-vector matrix (wordvectors.build_embeddings);
+    when given, its shape overrides cfg.vocab_size / cfg.embed_dim. The config
+    actually used is `model.config` (save that one). `pretrained=False` is for
+    rebuilding a model whose weights come from our own checkpoint next: the
+    trunk file is not read and nothing is flagged.
+    """
+    spec = get_spec(cfg.name)
+    if embeddings is not None:
+        if embeddings.dim() != 2:
+            raise UserError(f"word-vector matrix must be 2-D [vocab, dim], got shape {tuple(embeddings.shape)}")
+        cfg = dataclasses.replace(cfg, vocab_size=embeddings.shape[0], embed_dim=embeddings.shape[1])
+    if not pretrained:
+        cfg = dataclasses.replace(cfg, trunk_weights=None)
+    _check(cfg, spec)
+    if pretrained and spec.uses_images and cfg.trunk_weights is None:
+        log.warning("NO PRETRAINED TRUNK WEIGHTS: %s starts from random initialisation; results are labelled %r "
+                    "(give --trunk-weights FILE)", cfg.trunk, UNTRAINED_TRUNK)
+    if pretrained and spec.uses_text and embeddings is None:
+        log.warning("NO WORD VECTORS: random frozen embeddings; results are labelled %r (give --glove FILE)",
+                    RANDOM_WORD_VECTORS)
+    model = spec.build(cfg, embeddings)
+    model.config = cfg
+    return model
+
+
+def caveats(cfg: ModelConfig, *, random_vectors: bool) -> list[str]:
+    """The labels a run's outputs must carry: 'untrained trunk', 'random word vectors' (SPEC section 5)."""
+    spec = get_spec(cfg.name)
+    labels = []
+    if spec.uses_images and cfg.trunk_weights is None:
+        labels.append(UNTRAINED_TRUNK)
+    if spec.uses_text and random_vectors:
+        labels.append(RANDOM_WORD_VECTORS)
+    return labels

@@ -22,13 +22,14 @@ class ModelConfig:
     n_bins: int = 10
     trunk: str = "vgg16"
     trunk_weights: str | None = None     # a local .pth; None = random init, loudly labelled
+    freeze_trunk: bool = False           # keep the trunk fixed (BatchNorm statistics too): cheap CPU runs
     glimpses: int = 3                    # T
     lstm_layers: int = 1
     lstm_hidden: int = 512
     attn_hidden: int = 512
     fusion: str = "mfb"
     mfb_k: int = 5
-    mfb_o: int = 1000
+    mfb_o: int = 1000                    # MFB's output size o; also the common size sum/prod project to
     dropout: float = 0.3
     max_tokens: int = 200
     text_heights: tuple[int, ...] = (3, 4, 5)
@@ -54,6 +55,10 @@ class ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {}
+
+# Labels every output of a run made without pretrained weights carries (SPEC section 5).
+UNTRAINED_TRUNK = "untrained trunk"
+RANDOM_WORD_VECTORS = "random word vectors"
 
 
 def register(spec: ModelSpec) -> ModelSpec:
