@@ -103,6 +103,11 @@ def _n(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
+def _cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def _paper_splits(report: Mapping[str, Any]) -> Mapping[str, Any]:
     splits = report["paper"].get("splits") if isinstance(report["paper"], Mapping) else None
     return splits if isinstance(splits, Mapping) else {}
@@ -141,7 +146,7 @@ def render_numbers(report: Mapping[str, Any]) -> str:
         "",
         "| cleaning rule (in order) | what it does | hits |",
         "|---|---|---:|",
-        *(f"| `{r['name']}` | {r['description']} | {_n(r['hits'])} |" for r in report["rules"]),
+        *(f"| `{_cell(r['name'])}` | {_cell(r['description'])} | {_n(r['hits'])} |" for r in report["rules"]),
         "",
     ]
     leak = report["label_leakage"]
@@ -155,7 +160,10 @@ def render_numbers(report: Mapping[str, Any]) -> str:
     if paper_other:
         lines += ["The paper reports: " + "; ".join(f"{k} {_n(v)}" for k, v in paper_other) + ".", ""]
     lines += ["| input | file | sha256 |", "|---|---|---|"]
-    lines += [f"| {i['role']} | `{Path(str(i['path'])).name}` | `{str(i['sha256'])[:16]}…` |" for i in report["inputs"]]
+    lines += [
+        f"| {_cell(i['role'])} | `{_cell(Path(str(i['path'])).name)}` | `{str(i['sha256'])[:16]}…` |"
+        for i in report["inputs"]
+    ]
     options = _flatten("", report["options"])
     if options:
         lines += ["", "Options: " + ", ".join(f"`{k}={v}`" for k, v in options) + "."]
