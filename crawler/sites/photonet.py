@@ -10,9 +10,9 @@ scrapers and the dataset's README document (`<avg>/7 average`, a
 documented anywhere we could read, so comments are found by two plausible
 shapes, tried in order:
 
-1. containers whose class mentions "comment" (`div.comment`, `li.photo-comment`,
-   `tr.comment`...) and that hold a member link (`user_id=`); a container
-   holding other such containers is a wrapper, not a comment;
+1. containers classed as one comment (`div.comment`, `li.photo-comment`,
+   `tr.comment-item`...; not the parts `comment-text` nor the list `comments`)
+   that hold a member link (`user_id=`); one holding others is a wrapper;
 2. the ArsDigita-style `<blockquote>text -- <a href=...user_id=...>Name</a>, date</blockquote>`
    that photo.net's ACS-era pages used for user contributions.
 
@@ -42,14 +42,17 @@ _NOT_FOUND = re.compile(
     re.IGNORECASE,
 )
 _MEMBER_LINK = 'a[href*="user_id="]'
+# "comment", "photo-comment", "comment-item"... but not its parts ("comment-text") or the list ("comments").
+_CONTAINER_CLASS = re.compile(r"^(?:[a-z]+[-_])?comment(?:[-_]?(?:item|entry|row|block|box|container|wrapper))?$")
 _ID_DIGITS = re.compile(r"(\d+)$")
 _SIGNATURE = re.compile(r"\n?\s*--\s*[^\n]*$")
-# Dates as photo.net printed them: ISO, or "Jan 05, 2004; 10:15 p.m." (ACS style).
+# Dates as photo.net printed them: ISO, or "Jan 05, 2004; 10:15 p.m." (ACS style), which
+# `_find_date` first reduces to "Jan 05 2004 10:15 PM".
 _DATE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"),
      ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")),
     (re.compile(r"[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}(?:[;,]? \d{1,2}:\d{2} ?[ap]\.?m\.?)?", re.IGNORECASE),
-     ("%b %d, %Y %I:%M %p", "%B %d, %Y %I:%M %p", "%b %d, %Y", "%B %d, %Y")),
+     ("%b %d %Y %I:%M %p", "%B %d %Y %I:%M %p", "%b %d %Y", "%B %d %Y")),
 )
 
 
@@ -113,7 +116,7 @@ def _image_url(tree: LexborHTMLParser) -> str | None:
 def _container_comments(tree: LexborHTMLParser) -> list[ParsedComment]:
     candidates = [
         node for node in tree.css('[class*="comment"]')
-        if node.tag in ("div", "li", "tr", "table", "article", "section", "td")
+        if any(_CONTAINER_CLASS.match(token) for token in (node.attributes.get("class") or "").lower().split())
         and node.css_first(_MEMBER_LINK) is not None
     ]
     ids = {node.mem_id for node in candidates}
@@ -191,11 +194,11 @@ def _find_date(text: str) -> datetime | None:
         found = pattern.search(text)
         if not found:
             continue
-        value = re.sub(r"[;,]?\s+", " ", found.group(0).replace(",", "")).replace(".", "")
+        value = re.sub(r"[;,]?\s+", " ", found.group(0).replace(",", "").replace(".", ""))
         value = re.sub(r"\b([ap])m\b", lambda m: m.group(1).upper() + "M", value, flags=re.IGNORECASE)
         for fmt in formats:
             try:
-                return datetime.strptime(value, fmt.replace(",", ""))
+                return datetime.strptime(value, fmt)
             except ValueError:
                 continue
     return None
