@@ -71,19 +71,31 @@ def _lookup(report: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
     return True, node
 
 
-def require_report_keys(report: Mapping[str, Any], keys: Iterable[str] = REPORT_KEYS, source: str = "build report") -> None:
+# List-valued keys and the fields each of their items must have.
+_ITEM_KEYS = {"rules": ("name", "description", "hits"), "inputs": ("role", "path", "sha256")}
+
+
+def require_report_keys(
+    report: Mapping[str, Any], keys: Iterable[str] = REPORT_KEYS, source: str = "build report"
+) -> None:
     """Refuse a report that lacks what we render, naming every missing key at once."""
     if not isinstance(report, Mapping):
         raise UserError(f"{source}: expected a JSON object, got {type(report).__name__}")
+    keys = tuple(keys)
     missing = [key for key in keys if not _lookup(report, key)[0]]
-    for list_key, fields in (("rules", ("name", "description", "hits")), ("inputs", ("role", "path", "sha256"))):
+    for list_key, fields in _ITEM_KEYS.items():
         found, items = _lookup(report, list_key)
-        if found and list_key in keys:
-            if not isinstance(items, list):
-                missing.append(f"{list_key} (a list)")
-                continue
-            missing += [f"{list_key}[{i}].{f}" for i, item in enumerate(items) for f in fields
-                        if not isinstance(item, Mapping) or f not in item]
+        if not found or list_key not in keys:
+            continue
+        if not isinstance(items, list):
+            missing.append(f"{list_key} (a list)")
+            continue
+        missing += [
+            f"{list_key}[{i}].{field}"
+            for i, item in enumerate(items)
+            for field in fields
+            if not isinstance(item, Mapping) or field not in item
+        ]
     if missing:
         raise UserError(
             f"{source} lacks {', '.join(missing)}",
@@ -115,7 +127,7 @@ def _paper_splits(report: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     if isinstance(value, Mapping):
-        return [pair for key in sorted(value) for pair in _flatten(f"{prefix}.{key}" if prefix else str(key), value[key])]
+        return [pair for key in sorted(value) for pair in _flatten(f"{prefix}.{key}".lstrip("."), value[key])]
     return [(prefix, value)]
 
 
@@ -138,7 +150,8 @@ def render_numbers(report: Mapping[str, Any]) -> str:
         "| split | before the comment filter | after (in the files) | the paper's |",
         "|---|---:|---:|---:|",
         *(
-            f"| {s} | {_n(report['splits_before_comment_filter'][s])} | {_n(report['splits'][s])} | {_n(paper.get(s, '–'))} |"
+            f"| {s} | {_n(report['splits_before_comment_filter'][s])} | {_n(report['splits'][s])}"
+            f" | {_n(paper.get(s, '–'))} |"
             for s in SPLITS
         ),
         "",
@@ -156,9 +169,14 @@ def render_numbers(report: Mapping[str, Any]) -> str:
         f" images state a score; they were {fate}.",
         "",
     ]
-    paper_other = [(k, v) for k, v in _flatten("", report["paper"]) if not k.startswith("splits.")]
+    paper_other = [(k, v) for k, v in _flatten("", report["paper"]) if not k.startswith("splits.") and k != "note"]
     if paper_other:
-        lines += ["The paper reports: " + "; ".join(f"{k} {_n(v)}" for k, v in paper_other) + ".", ""]
+        note = report["paper"].get("note") if isinstance(report["paper"], Mapping) else None
+        lines += [
+            "The paper's own numbers" + (f" ({_cell(note)})" if note else "") + ": "
+            + "; ".join(f"{k} {_n(v)}" for k, v in paper_other) + ".",
+            "",
+        ]
     lines += ["| input | file | sha256 |", "|---|---|---|"]
     lines += [
         f"| {_cell(i['role'])} | `{_cell(Path(str(i['path'])).name)}` | `{str(i['sha256'])[:16]}…` |"

@@ -86,7 +86,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "n_votes": "Total number of votes.",
     "mean_score": "Mean score of the vote histogram.",
     "std_score": "Standard deviation of the score under the vote histogram.",
-    "label_high": "True when mean_score is above the dataset's threshold (5, as in the paper).",
+    "label_high": "True when mean_score is above the build's threshold (options.threshold; 5 by default, the paper's).",
     "comments": "The image's usable user comments after cleaning, in page order.",
     "n_comments": "Number of usable comments.",
     "semantic_tags": "AVA semantic tag ids (0, meaning no tag, is dropped); see AVA's tags.txt.",

@@ -101,11 +101,11 @@ def test_rendered_numbers_carry_funnel_splits_rules_leakage_and_inputs() -> None
     block = render_numbers(make_report())
     assert "| with at least one usable comment | 6 |" in block
     assert "| train | 7 | 3 | 206,336 |" in block
-    assert "| val | 1 | 1 | 0 |" in block
+    assert "| val | 1 | 1 | – |" in block
     assert "| `useless` | fewer than two word tokens | 9 |" in block
     assert "2 comments in 1 images state a score; they were kept" in block
     assert "Partition: `official-list`: test = available ids of generic_test.jpgl" in block
-    assert "usable_images 223,716" in block
+    assert "The paper's own numbers (the paper's, not ours): usable_images 223,716." in block
     assert "| index | `AVA.txt` | `aaaaaaaaaaaaaaaa…` |" in block
     assert "/data/ava" not in block  # the builder's own paths stay private
     piped = make_report(rules=[{"name": "useless", "description": "only digits |\n punctuation", "hits": 1}])
