@@ -12,11 +12,11 @@ from __future__ import annotations
 import codecs
 import re
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
 # A private-use character marks forced line breaks while HTML whitespace is collapsed.
-_BREAK = "\ue000"
-_BLOCK_TAGS = "p, div, li, tr, blockquote, h1, h2, h3, h4, h5, h6, pre, table"
+BREAK = "\ue000"
+_BREAKING_TAGS = "br, p, div, li, tr, blockquote, h1, h2, h3, h4, h5, h6, pre, table"
 _SPACES = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
 _MANY_BREAKS = re.compile(r"\n{3,}")
 
@@ -65,20 +65,17 @@ def node_text(node: LexborNode) -> str:
     Entities are already decoded by the parser. Images contribute nothing.
     Modifies the subtree (breaks are inserted as text), so call it last.
     """
-    for br in node.css("br"):
-        br.replace_with(_BREAK)
-    for block in node.css(_BLOCK_TAGS):
-        block.insert_before(_BREAK)
-        block.insert_after(_BREAK)
+    for element in node.css(_BREAKING_TAGS):
+        if element.tag == "br":
+            element.replace_with(BREAK)
+        else:
+            element.insert_before(BREAK)
+            element.insert_after(BREAK)
     return collapse_text(node.text(deep=True))
 
 
 def collapse_text(raw: str) -> str:
-    """Collapse HTML whitespace; `_BREAK` marks become single newlines (at most one blank line)."""
-    lines = (line.strip() for line in _SPACES.sub(" ", raw).split(_BREAK))
+    """Collapse HTML whitespace; `BREAK` marks become single newlines (at most one blank line)."""
+    lines = (line.strip() for line in _SPACES.sub(" ", raw).split(BREAK))
     return _MANY_BREAKS.sub("\n\n", "\n".join(lines)).strip()
 
-
-def fragment_text(html: str) -> str:
-    """Plain text of an HTML fragment (a comment body stored on its own)."""
-    return node_text(LexborHTMLParser(f"<div>{html}</div>").css_first("div"))

@@ -35,13 +35,13 @@ BASE_URL = "https://www.dpchallenge.com"
 BLOCKED_MARKER = "Page cannot be served due to suspicious activity"
 MISSING_MARKER = "Invalid IMAGE_ID provided."
 DIVIDER_MARKER = "Comments Made During the Challenge"
-_HELPFUL_MARKER = "found comment helpful"
+HELPFUL_MARKER = "found comment helpful"
 _BODY_MARKER = "forum-post"
 _FOOTER_MARKERS = ("Current Server Time", "Challenging Technologies")
-_QUOTE_HEAD = "Originally posted by"
-_EDITED_LINE = re.compile(r"^Message edited by author\b.*$\n?", re.MULTILINE)
-_TIMESTAMP = re.compile(r"\d{1,2}/\d{1,2}/\d{4}\s+\d{1,2}:\d{2}:\d{2}\s*[AP]M", re.IGNORECASE)
-_TIME_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+QUOTE_HEAD = "Originally posted by"
+EDITED_LINE = re.compile(r"^Message edited by author\b.*$\n?", re.MULTILINE)
+# "02/03/2013 08:14:44 PM", site-local time. Parsed by hand: strptime was a fifth of the parse time.
+TIMESTAMP = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})\s*([AP])M", re.IGNORECASE)
 
 
 def parse(body: bytes, content_type: str | None) -> ParsedPage:
@@ -58,11 +58,21 @@ def parse(body: bytes, content_type: str | None) -> ParsedPage:
         comments=_comments(tree),
         image_url=_image_url(tree),
         stats=_statistics(tree),
-        complete=_looks_complete(html),
+        complete=looks_complete(html),
     )
 
 
-def _looks_complete(html: str) -> bool:
+def to_datetime(stamp: re.Match[str]) -> datetime | None:
+    """A `TIMESTAMP` match -> datetime (12-hour clock), None if the numbers are impossible."""
+    month, day, year, hour, minute, second, half = stamp.groups()
+    hour24 = int(hour) % 12 + (12 if half.upper() == "P" else 0)
+    try:
+        return datetime(int(year), int(month), int(day), hour24, int(minute), int(second))
+    except ValueError:
+        return None
+
+
+def looks_complete(html: str) -> bool:
     """A page cut off in transfer lacks `</html>` or the footer every full page ends with."""
     return "</html>" in html[-4096:].lower() and any(m in html for m in _FOOTER_MARKERS)
 
@@ -96,15 +106,18 @@ def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
         if anchor is not None:
             drafts.append(_header(anchor, divider_seen))
             continue
+        awaiting_body = bool(drafts) and not drafts[-1].has_body
+        post = row.css_first("table.forum-post td") if awaiting_body else None
+        if post is not None:
+            _read_body(drafts[-1], post)
+            continue
         text = row.text()
         if DIVIDER_MARKER in text:
             divider_seen = True
-        elif not drafts:
-            continue
-        elif _HELPFUL_MARKER in text:
+        elif drafts and HELPFUL_MARKER in text:
             drafts[-1].helpful = True
-        elif not drafts[-1].has_body:
-            _read_body(drafts[-1], row)
+        elif awaiting_body and (cell := row.css_first("td")) is not None:
+            _read_body(drafts[-1], cell)   # an older layout without `table.forum-post`
     return [
         ParsedComment(
             position=position,
@@ -133,19 +146,16 @@ def _header(anchor: LexborNode, after_divider: bool) -> _Draft:
     cell = author_cell.next
     while cell is not None and cell.tag != "td":
         cell = cell.next
-    stamp = _TIMESTAMP.search(cell.text()) if cell is not None else None
+    stamp = TIMESTAMP.search(cell.text()) if cell is not None else None
     if stamp is not None:
-        posted_at = datetime.strptime(" ".join(stamp.group(0).split()).upper(), _TIME_FORMAT)
+        posted_at = to_datetime(stamp)
     return _Draft(int(name) if name.isdigit() else None, author or None, posted_at, after_divider)
 
 
-def _read_body(draft: _Draft, row: LexborNode) -> None:
-    cell = row.css_first("table.forum-post td") or row.css_first("td")
-    if cell is None:
-        return
+def _read_body(draft: _Draft, cell: LexborNode) -> None:
     _remove_quotes(cell)
     text = node_text(cell)
-    text, edits = _EDITED_LINE.subn("", text)
+    text, edits = EDITED_LINE.subn("", text)
     draft.text = text.strip()
     draft.edited = edits > 0
     draft.has_body = True
@@ -155,7 +165,7 @@ def _remove_quotes(cell: LexborNode) -> None:
     """Drop "Originally posted by X:" blocks: a nested table, or a `<b>` then `<hr>` and `<i>`."""
     tops: dict[int, LexborNode] = {}
     for bold in cell.css("b"):
-        if not bold.text(strip=True).startswith(_QUOTE_HEAD):
+        if not bold.text(strip=True).startswith(QUOTE_HEAD):
             continue
         top = bold
         while top.parent is not None and top.parent.mem_id != cell.mem_id:

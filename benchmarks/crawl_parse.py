@@ -1,0 +1,160 @@
+"""Crawl benchmark part (1): DPChallenge page parsing, pages per CPU-second (one core).
+
+Ours (selectolax's lexbor parser) against a baseline doing the same job with
+BeautifulSoup + html.parser, the usual choice in scraping scripts, measured in
+the same run on the same real page (../shared/data/dpchallenge/image_921974.html,
+29 comments). The baseline must return exactly what ours returns (checked
+before timing), so the ratio compares equal work. CPU time is used, not wall
+time, so a busy shared machine does not distort "per core".
+
+Run alone:  .venv/bin/python benchmarks/crawl_parse.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Tag
+
+from aesthetic.crawler.html_text import BREAK, collapse_text, decode_html
+from aesthetic.crawler.sites.base import ParsedComment, ParsedPage
+from aesthetic.crawler.sites.dpchallenge import (
+    BASE_URL,
+    DIVIDER_MARKER,
+    EDITED_LINE,
+    HELPFUL_MARKER,
+    QUOTE_HEAD,
+    TIMESTAMP,
+    looks_complete,
+    parse,
+    to_datetime,
+)
+
+PAGE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dpchallenge" / "image_921974.html"
+CONTENT_TYPE = "text/html; charset=UTF-8"
+_BLOCKS = ["p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table"]
+
+
+def _bs4_text(node: Tag) -> str:
+    for br in node.find_all("br"):
+        br.replace_with(BREAK)
+    for block in node.find_all(_BLOCKS):
+        block.insert_before(BREAK)
+        block.insert_after(BREAK)
+    return collapse_text(node.get_text())
+
+
+def _bs4_comment(header: Tag, body_row: Tag | None, helpful: bool, after_divider: bool | None,
+                 position: int) -> ParsedComment:
+    anchor = header.select_one("td[rowspan] > a[name]")
+    cell = anchor.parent
+    link = cell.select_one("a.fo")
+    stamp_cell = cell.find_next_sibling("td")
+    stamp = TIMESTAMP.search(stamp_cell.get_text()) if stamp_cell else None
+    text, edited = "", False
+    body = body_row.select_one("table.forum-post td") if body_row is not None else None
+    if body is not None:
+        for bold in body.find_all("b"):
+            if bold.get_text(strip=True).startswith(QUOTE_HEAD) and bold.find_parent("table") is not None:
+                quote = bold.find_parent("table")
+                if quote is not body.find_parent("table"):
+                    quote.decompose()
+        text, edits = EDITED_LINE.subn("", _bs4_text(body))
+        text, edited = text.strip(), edits > 0
+    name = anchor.get("name", "").strip()
+    return ParsedComment(
+        position=position,
+        comment_id=int(name) if name.isdigit() else None,
+        author=link.get_text(strip=True) if link else None,
+        text=text,
+        posted_at=to_datetime(stamp) if stamp else None,
+        during_challenge=after_divider,
+        edited=edited,
+        helpful=helpful,
+    )
+
+
+def bs4_parse(body: bytes, content_type: str | None) -> ParsedPage:
+    """The baseline: the same fields as `dpchallenge.parse`, with BeautifulSoup + html.parser."""
+    html = decode_html(body, content_type)
+    soup = BeautifulSoup(html, "html.parser")
+    groups: list[list] = []   # [header row, body row, helpful, after divider]
+    divider_seen = False
+    first = soup.select_one("td[rowspan] > a[name]")
+    for row in first.parent.parent.parent.find_all("tr", recursive=False) if first else []:
+        if row.select_one("td[rowspan] > a[name]") is not None:
+            groups.append([row, None, False, divider_seen])
+            continue
+        text = row.get_text()
+        if DIVIDER_MARKER in text:
+            divider_seen = True
+        elif groups and HELPFUL_MARKER in text:
+            groups[-1][2] = True
+        elif groups and groups[-1][1] is None:
+            groups[-1][1] = row
+    comments = [_bs4_comment(h, b, helpful, after if divider_seen else None, i)
+                for i, (h, b, helpful, after) in enumerate(groups)]
+    image = next((img["src"] for img in soup.select("#img_container img")
+                  if not img.get("src", "").endswith("/pix.gif")), None)
+    stats: dict[str, str] = {}
+    for heading in soup.select("tr.forum-heading"):
+        if heading.get_text(strip=True) == "Statistics":
+            for line in _bs4_text(heading.find_next_sibling("tr")).splitlines():
+                label, colon, value = line.partition(":")
+                if colon and label.strip():
+                    stats[label.strip()] = value.strip()
+    return ParsedPage(kind="ok", comments=comments, image_url=urljoin(BASE_URL + "/", image) if image else None,
+                      stats=stats, complete=looks_complete(html))
+
+
+def _rate(fn: Callable[[bytes, str | None], ParsedPage], body: bytes, seconds: float) -> tuple[float, int]:
+    """Pages per CPU-second of `fn`, looping for about `seconds` of CPU time."""
+    pages, start = 0, time.process_time()
+    while (spent := time.process_time() - start) < seconds or pages < 3:
+        fn(body, CONTENT_TYPE)
+        pages += 1
+    return pages / spent, pages
+
+
+def run_parse_benchmark(seconds: float = 3.0) -> dict:
+    """Measure both parsers on the real page; the figures as a dict (printed by `main`)."""
+    if not PAGE.exists():
+        raise FileNotFoundError(f"the real page {PAGE} is missing (see ../shared/data/README.md)")
+    body = PAGE.read_bytes()
+    ours, baseline = parse(body, CONTENT_TYPE), bs4_parse(body, CONTENT_TYPE)
+    if ours != baseline:
+        raise AssertionError("the BeautifulSoup baseline does not extract the same page; the ratio would lie")
+    ours_rate, ours_pages = _rate(parse, body, seconds)
+    base_rate, base_pages = _rate(bs4_parse, body, seconds)
+    return {
+        "page_bytes": len(body),
+        "comments_per_page": len(ours.comments),
+        "ours": "selectolax.lexbor",
+        "ours_pages_per_cpu_s": round(ours_rate, 1),
+        "ours_pages": ours_pages,
+        "baseline": "BeautifulSoup html.parser",
+        "baseline_pages_per_cpu_s": round(base_rate, 1),
+        "baseline_pages": base_pages,
+        "speedup": round(ours_rate / base_rate, 1),
+        "target_pages_per_cpu_s": 300,
+    }
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_argument("--seconds", type=float, default=3.0, help="CPU seconds to spend on each parser (default 3)")
+    result = run_parse_benchmark(cli.parse_args().seconds)
+    print(f"DPChallenge page parse ({result['page_bytes']:,} bytes, {result['comments_per_page']} comments), "
+          "one core, pages per CPU-second:")
+    print(f"  ours     {result['ours']:<26} {result['ours_pages_per_cpu_s']:>8.1f} pages/s")
+    print(f"  baseline {result['baseline']:<26} {result['baseline_pages_per_cpu_s']:>8.1f} pages/s")
+    print(f"  ratio    {result['speedup']:.1f}x  (target: >= {result['target_pages_per_cpu_s']} pages/s per core: "
+          f"{'met' if result['ours_pages_per_cpu_s'] >= result['target_pages_per_cpu_s'] else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

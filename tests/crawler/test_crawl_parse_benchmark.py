@@ -1,0 +1,23 @@
+"""The parse benchmark's baseline does the same work as the real parser (else its ratio would lie)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aesthetic.crawler.sites.dpchallenge import parse
+from benchmarks.crawl_parse import CONTENT_TYPE, bs4_parse, run_parse_benchmark
+from tests.conftest import shared_file
+
+
+def test_baseline_extracts_the_same_page() -> None:
+    body = shared_file("dpchallenge", "image_921974.html").read_bytes()
+    assert bs4_parse(body, CONTENT_TYPE) == parse(body, CONTENT_TYPE)
+
+
+def test_benchmark_reports_both_rates() -> None:
+    shared_file("dpchallenge", "image_921974.html")
+    result = run_parse_benchmark(seconds=0.01)
+    assert result["comments_per_page"] == 29
+    assert result["ours_pages"] >= 3 and result["baseline_pages"] >= 3
+    ratio = result["ours_pages_per_cpu_s"] / result["baseline_pages_per_cpu_s"]
+    assert result["speedup"] == pytest.approx(ratio, rel=0.05, abs=0.1)
