@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 ARCHIVE_URL = "https://web.archive.org"
 CDX_FIELDS = ("timestamp", "original", "statuscode", "mimetype", "digest", "length")
-_TIMESTAMP = re.compile(r"^\d{4,14}$")
+_TIMESTAMP = re.compile(r"^\d{1,14}$")  # the Archive accepts a prefix: "2009" = the nearest in 2009
 
 
 class CdxError(ValueError):

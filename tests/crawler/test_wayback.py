@@ -79,5 +79,6 @@ def test_raw_capture_url() -> None:
             == "https://web.archive.org/web/20090101000000id_/http://photo.net/photodb/photo?photo_id=1234")
     assert raw_capture_url("20090101000000", PAGE, base_url="http://127.0.0.1:9/").startswith(
         "http://127.0.0.1:9/web/20090101000000id_/http://")
+    assert raw_capture_url("2009", PAGE).startswith("https://web.archive.org/web/2009id_/")  # a prefix is allowed
     with pytest.raises(ValueError, match="timestamp"):
         raw_capture_url("2009/01/01", PAGE)
