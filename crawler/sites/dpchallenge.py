@@ -22,6 +22,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -77,19 +78,18 @@ def looks_complete(html: str) -> bool:
     return "</html>" in html[-4096:].lower() and any(m in html for m in _FOOTER_MARKERS)
 
 
+@dataclass
 class _Draft:
     """A comment while its rows are being read (header, then body, then helpful)."""
 
-    def __init__(self, comment_id: int | None, author: str | None, posted_at: datetime | None,
-                 after_divider: bool) -> None:
-        self.comment_id = comment_id
-        self.author = author
-        self.posted_at = posted_at
-        self.after_divider = after_divider
-        self.text = ""
-        self.edited = False
-        self.helpful = False
-        self.has_body = False
+    comment_id: int | None
+    author: str | None
+    posted_at: datetime | None
+    below_divider: bool
+    text: str = ""
+    edited: bool = False
+    helpful: bool = False
+    has_body: bool = False
 
 
 def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
@@ -125,7 +125,7 @@ def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
             author=d.author,
             text=d.text,
             posted_at=d.posted_at,
-            during_challenge=d.after_divider if divider_seen else None,
+            during_challenge=d.below_divider if divider_seen else None,
             edited=d.edited,
             helpful=d.helpful,
         )
@@ -133,7 +133,7 @@ def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
     ]
 
 
-def _header(anchor: LexborNode, after_divider: bool) -> _Draft:
+def _header(anchor: LexborNode, below_divider: bool) -> _Draft:
     """The author cell (anchor, profile link) and the timestamp cell beside it."""
     name = (anchor.attributes.get("name") or "").strip()
     author_cell = anchor.parent
@@ -149,7 +149,7 @@ def _header(anchor: LexborNode, after_divider: bool) -> _Draft:
     stamp = TIMESTAMP.search(cell.text()) if cell is not None else None
     if stamp is not None:
         posted_at = to_datetime(stamp)
-    return _Draft(int(name) if name.isdigit() else None, author or None, posted_at, after_divider)
+    return _Draft(int(name) if name.isdigit() else None, author or None, posted_at, below_divider)
 
 
 def _read_body(draft: _Draft, cell: LexborNode) -> None:
