@@ -1,0 +1,263 @@
+"""Politeness as one policy object: every request to a host goes through `Politeness.request`.
+
+Per host it keeps
+- robots.txt rules (robots.py): Disallow obeyed, RFC 9309 error handling;
+- a spacing between request starts: max(--min-delay, Crawl-delay/Request-rate),
+  raised AutoThrottle-style when the host gets slow (Scrapy's rule: move the
+  delay halfway towards latency / concurrency, never below the floor);
+- a concurrency limit (default 1 request in flight);
+- a pause: Retry-After on 429/503, otherwise jittered exponential backoff with a cap;
+- block detection: the site's block page, or a run of tiny/odd answers, pauses the
+  host for a long cool-down; if the block is still there after it, `HostBlocked`
+  stops the crawl instead of hammering.
+Redirects are followed here, hop by hop, so each hop is spaced, robots-checked
+and allow-listed like any other request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timezone
+from urllib.parse import urljoin, urlsplit
+
+from aesthetic.crawler.fetch import REDIRECT_STATUSES, FetchError, Fetcher, Response
+from aesthetic.crawler.robots import ROBOTS_TTL_S, RobotsRules
+
+log = logging.getLogger(__name__)
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class PolitenessConfig:
+    min_delay: float = 1.0            # seconds between request starts, at least
+    concurrency: int = 1              # requests in flight per host
+    autothrottle: bool = True
+    max_delay: float = 300.0          # AutoThrottle never spaces requests more than this
+    backoff_base: float = 2.0         # first backoff, seconds; doubles per consecutive failure
+    backoff_cap: float = 600.0
+    max_retry_after: float = 6 * 3600.0  # a longer Retry-After is capped (and logged)
+    block_cooldown: float = 1800.0    # pause after a block page
+    block_strikes: int = 2            # block pages (each followed by a cool-down) before stopping
+    odd_run: int = 5                  # consecutive tiny/odd answers that count as a block
+
+
+class Disallowed(Exception):
+    """robots.txt disallows this URL for us."""
+
+
+class RobotsUnreachable(Exception):
+    """The host's robots.txt gave 5xx or no answer: nothing may be fetched there yet (RFC 9309)."""
+
+    def __init__(self, origin: str, detail: str, retry_at: float, failures: int) -> None:
+        super().__init__(f"robots.txt of {origin} is unreachable ({detail}); nothing is fetched there until it answers")
+        self.origin = origin
+        self.retry_at = retry_at
+        self.failures = failures
+
+
+class HostBlocked(Exception):
+    """The host keeps answering with its block page: the crawl must stop."""
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def parse_retry_after(value: str | None, now_wall: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now_wall = time.time() if now_wall is None else now_wall
+    return max(0.0, when.timestamp() - now_wall)
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Jittered exponential backoff ("equal jitter"): in [d/2, d], d = min(cap, base * 2^(failures-1))."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass
+class HostState:
+    origin: str
+    floor: float                       # max(min_delay, robots delay): never spaced closer
+    delay: float                       # current spacing (floor, raised by AutoThrottle)
+    slots: asyncio.Semaphore
+    robots: RobotsRules | None = None
+    robots_at: float = 0.0
+    robots_failures: int = 0
+    robots_retry_at: float = 0.0
+    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+    paused_until: float = 0.0
+    failures: int = 0                  # consecutive failed requests (backoff exponent)
+    odd: int = 0                       # consecutive tiny/odd answers
+    blocks: int = 0                    # block pages seen since the last normal answer
+    requests: int = 0
+
+
+class Politeness:
+    """The policy; `request(url)` is the only way the crawler talks to a host."""
+
+    def __init__(
+        self,
+        config: PolitenessConfig,
+        fetcher: Fetcher,
+        *,
+        record: Callable[[Response], object] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.fetcher = fetcher
+        self.record = record
+        self.rng = rng or random.Random()
+        self.hosts: dict[str, HostState] = {}
+
+    def host(self, url: str) -> HostState:
+        origin = origin_of(url)
+        state = self.hosts.get(origin)
+        if state is None:
+            floor = self.config.min_delay
+            state = HostState(origin, floor, floor, asyncio.Semaphore(max(1, self.config.concurrency)))
+            self.hosts[origin] = state
+        return state
+
+    # --- the request path ------------------------------------------------------
+    async def request(self, url: str) -> Response:
+        """GET `url` politely, following allowed redirects; raises Disallowed, RobotsUnreachable, FetchError."""
+        for _ in range(MAX_REDIRECTS + 1):
+            state = self.host(url)
+            rules = await self.robots(state)
+            if not rules.allowed(url):
+                raise Disallowed(f"{url} is disallowed by {state.origin}/robots.txt")
+            response = await self._spaced_get(state, url)
+            location = response.header("Location")
+            if response.status not in REDIRECT_STATUSES or not location:
+                return response
+            url = urljoin(url, location)
+            self.fetcher.allow.check(url)
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects, last to {url!r}")
+
+    async def robots(self, state: HostState) -> RobotsRules:
+        """The host's rules, fetched on first use and after 24 h; RobotsUnreachable while 5xx/unreachable."""
+        async with state.robots_lock:
+            now = time.monotonic()
+            fresh = state.robots is not None and now - state.robots_at < ROBOTS_TTL_S
+            if fresh and state.robots.reachable:  # type: ignore[union-attr]
+                return state.robots  # type: ignore[return-value]
+            if state.robots is not None and not state.robots.reachable and now < state.robots_retry_at:
+                raise RobotsUnreachable(state.origin, state.robots.detail, state.robots_retry_at, state.robots_failures)
+            robots_url = state.origin + "/robots.txt"
+            try:
+                response = await self._spaced_get(state, robots_url, follow=True)
+                rules = RobotsRules.from_answer(response.status, response.body)
+            except FetchError as exc:
+                rules = RobotsRules.from_answer(None, b"", detail=str(exc))
+            state.robots, state.robots_at = rules, time.monotonic()
+            if not rules.reachable:
+                state.robots_failures += 1
+                wait = backoff_delay(state.robots_failures, self.config.backoff_base, self.config.backoff_cap, self.rng)
+                state.robots_retry_at = time.monotonic() + wait
+                log.warning("robots.txt of %s unreachable (%s); retrying in %.1f s", state.origin, rules.detail, wait)
+                raise RobotsUnreachable(state.origin, rules.detail, state.robots_retry_at, state.robots_failures)
+            state.robots_failures = 0
+            robots_delay = rules.delay()
+            state.floor = max(self.config.min_delay, robots_delay or 0.0)
+            state.delay = max(state.delay, state.floor)
+            if robots_delay is not None:
+                log.info("%s asks for %.3g s between requests (robots.txt)", state.origin, robots_delay)
+            return rules
+
+    async def _spaced_get(self, state: HostState, url: str, *, follow: bool = False) -> Response:
+        async with state.slots:
+            while True:
+                now = time.monotonic()
+                wait = max(state.next_start, state.paused_until) - now
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            state.next_start = now + state.delay
+            state.requests += 1
+            try:
+                response = await self.fetcher.get(url) if follow else await self.fetcher.get_once(url)
+            except FetchError as exc:
+                if exc.retryable:
+                    self._failed(state, None)
+                raise
+            if self.record is not None:
+                response = dataclasses.replace(response, archive_ref=self.record(response))
+            self._observe(state, response)
+            return response
+
+    # --- what answers teach us ---------------------------------------------------
+    def _observe(self, state: HostState, response: Response) -> None:
+        status = response.status
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.header("Retry-After")) if status in (429, 503) else None
+            self._failed(state, retry_after)
+            return
+        state.failures = 0
+        if self.config.autothrottle and status < 300:
+            target = response.elapsed / max(1, self.config.concurrency)
+            proposed = (state.delay + target) / 2
+            state.delay = min(max(proposed, state.floor), max(self.config.max_delay, state.floor))
+
+    def _failed(self, state: HostState, retry_after: float | None) -> None:
+        state.failures += 1
+        if retry_after is not None:
+            if retry_after > self.config.max_retry_after:
+                log.warning("%s asked to retry after %.0f s; capping at %.0f s",
+                            state.origin, retry_after, self.config.max_retry_after)
+            wait = min(retry_after, self.config.max_retry_after)
+        else:
+            wait = backoff_delay(state.failures, self.config.backoff_base, self.config.backoff_cap, self.rng)
+        state.paused_until = max(state.paused_until, time.monotonic() + wait)
+
+    def note_normal(self, url: str) -> None:
+        """A real page came back: the host is not blocking us."""
+        state = self.host(url)
+        state.odd = 0
+        state.blocks = 0
+
+    def note_odd(self, url: str, why: str) -> None:
+        """A tiny or malformed answer; a run of them is treated like a block page."""
+        state = self.host(url)
+        state.odd += 1
+        if state.odd >= self.config.odd_run:
+            state.odd = 0
+            self.note_block(url, f"{self.config.odd_run} odd answers in a row (last: {why})")
+
+    def note_block(self, url: str, why: str) -> None:
+        """The host is blocking us: cool down, and raise HostBlocked if it persists."""
+        state = self.host(url)
+        state.blocks += 1
+        if state.blocks >= self.config.block_strikes:
+            raise HostBlocked(
+                f"{state.origin} is still blocking this client after a {self.config.block_cooldown:g} s cool-down "
+                f"({why}); stopped to avoid hammering it"
+            )
+        log.warning("%s looks blocked (%s); pausing it for %g s", state.origin, why, self.config.block_cooldown)
+        state.paused_until = max(state.paused_until, time.monotonic() + self.config.block_cooldown)
+
+    def effective_delay(self, url: str) -> float:
+        return self.host(url).delay
+
