@@ -23,7 +23,6 @@ from pathlib import Path
 
 from aesthetic.core.errors import UserError, located
 
-_SPLIT = re.compile(r"[,\s]+")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
@@ -80,7 +79,7 @@ def read_ids(path: Path | str) -> IdList:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        fields = [f for f in _SPLIT.split(stripped) if f]
+        fields = stripped.replace(",", " ").split()
         if layout is None:
             if header_allowed and not fields[0].lstrip("+-").isdigit() and _looks_like_header(fields):
                 header_allowed = False
