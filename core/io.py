@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,13 +21,26 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _sibling(path: Path, tag: str, suffix: str = "") -> Path:
+    """An unused hidden name beside `path`: `.<name>.<tag><random><suffix>`."""
+    return path.parent / f".{path.name}.{tag}{secrets.token_hex(6)}{suffix}"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file, fsync and rename."""
+    """Write `data` to `path` via a temporary file, fsync and rename.
+
+    The file gets the permissions a plain `open()` would give (the umask applies),
+    or keeps those of the file it replaces; mkstemp's private 0600 would hide
+    published outputs from other users.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _sibling(path, "", ".tmp")  # `.<name>.<random>.tmp`, the leftover pattern crawler/store.py clears
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
+            if path.exists():
+                os.fchmod(fh.fileno(), stat.S_IMODE(path.stat().st_mode))
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -51,7 +65,8 @@ def staged_dir(final: Path) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_staged_dir(final)
-    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.staging-"))
+    staging = _sibling(final, "staging-")
+    os.mkdir(staging, 0o777)  # the umask applies, as for any new folder (mkdtemp would make it 0700)
     try:
         yield staging
     except BaseException:
@@ -64,8 +79,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
     if final.exists():
         # Two renames: there is no atomic swap of directories on POSIX, but between
         # them the old output still exists under `.old-*`, which a reader can find.
-        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
-        os.rmdir(old)
+        old = _sibling(final, "old-")
         os.replace(final, old)
         os.replace(staging, final)
         shutil.rmtree(old, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -142,3 +143,36 @@ def test_recover_without_leftovers_is_a_no_op(tmp_path: Path) -> None:
     _write_output(final, "v1")
     recover_staged_dir(final)
     assert (final / "sub" / "train.parquet").read_text() == "v1"
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_new_files_and_output_dirs_get_ordinary_permissions(tmp_path: Path, umask_022) -> None:
+    """Published outputs must be readable by others, as with open(); mkstemp/mkdtemp would make them private."""
+    atomic_write_text(tmp_path / "card.md", "x")
+    assert stat.S_IMODE((tmp_path / "card.md").stat().st_mode) == 0o644
+    _write_output(tmp_path / "ava", "v1")
+    assert stat.S_IMODE((tmp_path / "ava").stat().st_mode) == 0o755
+
+
+def test_replacing_a_file_keeps_its_permissions(tmp_path: Path, umask_022) -> None:
+    target = tmp_path / "secret.json"
+    atomic_write_text(target, "old")
+    target.chmod(0o600)
+    atomic_write_text(target, "new")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_text() == "new"
+
+
+def test_temporary_file_name_is_hidden_and_ends_in_tmp(tmp_path: Path, monkeypatch) -> None:
+    """Readers that clear leftovers (crawler/store.py) look for `.<name>.*.tmp`."""
+    seen = []
+    real_replace = os.replace
+    monkeypatch.setattr(core_io.os, "replace", lambda src, dst: (seen.append(Path(src).name), real_replace(src, dst)))
+    atomic_write_bytes(tmp_path / "part.parquet", b"x")
+    (name,) = seen
+    assert name.startswith(".part.parquet.") and name.endswith(".tmp")
