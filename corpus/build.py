@@ -1,0 +1,263 @@
+"""The build: rating index + comments -> cleaned, filtered, partitioned Parquet splits + report.
+
+Dataset-specific code (`prepare_ava`, `prepare_photonet`) reads and validates that
+dataset's files and decides the partition; `build` does the rest the same way for
+both. Everything is column-at-a-time (numpy / pyarrow), so the full AVA (255,000
+images, 3 million comments) builds in seconds, and everything is ordered by image id
+and hashed, never timed, so the same inputs give the same bytes.
+
+The output folder `<out>/<dataset>/` is written inside `core.io.staged_dir`: a build
+killed at any moment leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aesthetic.core.errors import UserError
+from aesthetic.core.io import sha256_file, staged_dir
+from aesthetic.core.log import progress
+from aesthetic.core.schemas import SPLITS, split_schema
+from aesthetic.corpus import clean as cleaning
+from aesthetic.corpus.ava_index import read_ava_dir, read_id_list
+from aesthetic.corpus.comment_sources import read_comments, resolve
+from aesthetic.corpus.labels import RatedImages, compute_labels
+from aesthetic.corpus.photonet_ratings import read_photonet_ratings, read_split_file
+from aesthetic.corpus.splits import (PHOTONET_PROPORTIONS, SPLIT_CODES, Partition, hash_partition,
+                                     official_test_partition, split_file_partition)
+from aesthetic.corpus.textfiles import require_subset
+
+log = logging.getLogger(__name__)
+
+PAPER = {
+    "ava": {
+        "note": "reference numbers reported by the MRACNN paper (SPEC.md), not computed by this build",
+        "in_index": 250000,
+        "images_without_comments": 1526,
+        "usable_images": 223716,
+        "splits": {"train": 206336, "test": 17380},
+        "standard_partition": {"train": 235599, "test": 19930},
+    },
+    "photonet": {
+        "note": "reference numbers reported by the MRACNN paper (SPEC.md), not computed by this build; "
+                "its split sizes add up to 14,945, more than its 13,583 usable images",
+        "in_index": 20278,
+        "usable_images": 13583,
+        "splits": dict(PHOTONET_PROPORTIONS),
+    },
+}
+
+
+@dataclass
+class InputFile:
+    role: str
+    path: Path
+
+    def record(self) -> dict[str, str]:
+        return {"role": self.role, "path": str(self.path), "sha256": sha256_file(self.path)}
+
+
+@dataclass
+class Prepared:
+    """A dataset's validated index, availability, partition and the files they came from."""
+
+    dataset: str
+    index: RatedImages
+    available: np.ndarray            # bool, aligned with index.ids
+    partition: Partition
+    inputs: list[InputFile]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuildOptions:
+    out: Path
+    comments: list[Path]
+    comments_format: str = "auto"
+    threshold: float = 5.0
+    drop_score_mentions: bool = False
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("aesthetic-comments")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _availability(index: RatedImages, available_ids: Path | None, inputs: list[InputFile], index_role: str) -> np.ndarray:
+    if available_ids is None:
+        return np.ones(len(index.ids), dtype=bool)
+    ids = read_id_list(available_ids, "available-ids")
+    require_subset(available_ids, ids, index.ids, "available-ids file", index_role)
+    inputs.append(InputFile("available_ids", Path(available_ids)))
+    return np.isin(index.ids, ids)
+
+
+def prepare_ava(ava_dir: Path, available_ids: Path | None, val_fraction: float) -> Prepared:
+    """AVA: AVA.txt + generic_test.jpgl (+ available ids) -> the standard partition, val carved by hash."""
+    _check_fraction(val_fraction)
+    index, test_ids, ava_txt, test_list = read_ava_dir(ava_dir)
+    inputs = [InputFile("index", ava_txt), InputFile("test_list", test_list)]
+    available = _availability(index, available_ids, inputs, "AVA.txt")
+    partition = official_test_partition(index.ids, available, test_ids, val_fraction, "ava", test_list.name)
+    return Prepared("ava", index, available, partition, inputs,
+                    {"val_fraction": val_fraction, "available_ids": "file" if available_ids else "all ids in AVA.txt"})
+
+
+def prepare_photonet(ratings: Path, split_file: Path | None, available_ids: Path | None) -> Prepared:
+    """Photo.net: ratings (+ available ids) and a published split file, or a hash split in GPF-CNN's proportions."""
+    index = read_photonet_ratings(ratings)
+    inputs = [InputFile("index", Path(ratings))]
+    available = _availability(index, available_ids, inputs, "ratings file")
+    if split_file is not None:
+        frame = read_split_file(split_file)
+        file_ids = frame["photo_id"].to_numpy(np.int64)
+        require_subset(split_file, file_ids, index.ids, "split file", "ratings file")
+        partition = split_file_partition(index.ids, available, file_ids, frame["split"].to_numpy(), Path(split_file).name)
+        inputs.append(InputFile("split_file", Path(split_file)))
+    else:
+        partition = hash_partition(index.ids, available, PHOTONET_PROPORTIONS, "photonet")
+    return Prepared("photonet", index, available, partition, inputs,
+                    {"available_ids": "file" if available_ids else "all ids in the ratings file"})
+
+
+def _check_fraction(value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise UserError(f"--val-fraction must be in [0, 1), got {value}")
+
+
+def _read_all_comments(prepared: Prepared, options: BuildOptions) -> tuple[np.ndarray, pa.Array, int, list[InputFile]]:
+    """All comments of available images, sorted by (image, source order, page order).
+
+    Returns (image ids, texts, number of comments dropped as not matching an available image, input files).
+    """
+    sources = resolve(options.comments, options.comments_format)
+    ids_parts, text_parts, rank_parts, pos_parts = [], [], [], []
+    for rank, source in enumerate(progress(sources, total=len(sources), desc="reading comments", unit="source")):
+        table = read_comments(source, prepared.dataset)
+        log.info("%s: %d comments (%s)", source.path, table.num_rows, source.format)
+        ids_parts.append(table["image_id"].to_numpy())
+        pos_parts.append(table["position"].to_numpy())
+        text_parts.append(table["text"])
+        rank_parts.append(np.full(table.num_rows, rank, dtype=np.int32))
+    ids = np.concatenate(ids_parts)
+    texts = pa.chunked_array([chunk for part in text_parts for chunk in part.chunks], pa.string())
+    index_ids = prepared.index.ids
+    where = np.clip(np.searchsorted(index_ids, ids), 0, max(len(index_ids) - 1, 0))
+    matched = (index_ids[where] == ids) & prepared.available[where] if len(index_ids) else np.zeros(len(ids), bool)
+    order = np.lexsort((np.concatenate(pos_parts)[matched], np.concatenate(rank_parts)[matched], ids[matched]))
+    kept = np.flatnonzero(matched)[order]
+    texts = texts.take(pa.array(kept)).combine_chunks() if len(kept) else pa.array([], pa.string())
+    files = [InputFile("comments", f) for s in sources for f in s.files]
+    return ids[kept], texts, int((~matched).sum()), files
+
+
+def _list_array(offsets: np.ndarray, values: pa.Array) -> pa.Array:
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values)
+
+
+def _image_table(prepared: Prepared, codes: np.ndarray, comment_ids: np.ndarray, texts: pa.Array,
+                 labels: Any, schema: pa.Schema) -> pa.Table:
+    """One row per index image in the split schema (rows are filtered per split afterwards)."""
+    index = prepared.index
+    n, k = index.votes.shape
+    starts = np.searchsorted(comment_ids, index.ids, side="left")
+    comment_offsets = np.r_[starts, len(comment_ids)]
+    names = np.array(SPLITS, dtype=object)
+    columns: dict[str, pa.Array] = {
+        "image_id": pa.array(index.ids, pa.int64()),
+        "split": pa.array(names[np.clip(codes, 0, None)], pa.string()),
+        "votes": _list_array(np.arange(0, n * k + 1, k), pa.array(index.votes.ravel(), pa.int32())),
+        "n_votes": pa.array(labels.n_votes, pa.int32()),
+        "mean_score": pa.array(np.nan_to_num(labels.mean), pa.float64()),
+        "std_score": pa.array(np.nan_to_num(labels.std), pa.float64()),
+        "label_high": pa.array(labels.high, pa.bool_()),
+        "comments": _list_array(comment_offsets, texts),
+        "n_comments": pa.array(np.diff(comment_offsets), pa.int32()),
+    }
+    if "semantic_tags" in index.extra:
+        tags = index.extra["semantic_tags"]
+        present = tags != 0  # AVA writes 0 for a missing tag
+        columns["semantic_tags"] = _list_array(np.r_[0, np.cumsum(present.sum(axis=1))], pa.array(tags[present], pa.int32()))
+    for name, values in index.extra.items():
+        if name != "semantic_tags":
+            columns[name] = pa.array(values, schema.field(name).type)
+    return pa.table([columns[f.name] for f in schema], schema=schema)
+
+
+def build(prepared: Prepared, options: BuildOptions, finish: Any = None) -> dict[str, Any]:
+    """Write `<out>/<dataset>/{train,val,test}.parquet` and `build_report.json`; return the report.
+
+    `finish(staging_dir, report)` runs inside the staged folder before it replaces the old
+    output (the Croissant file goes there), so the whole folder appears at once or not at all.
+    """
+    dataset = prepared.dataset
+    comment_ids, raw_texts, unmatched, comment_files = _read_all_comments(prepared, options)
+    with_any = int(np.unique(comment_ids).size)
+    cleaned = cleaning.clean(comment_ids, raw_texts, drop_score_mentions=options.drop_score_mentions,
+                             progress=progress)
+    labels = compute_labels(prepared.index.votes, options.threshold)
+    has_usable = np.isin(prepared.index.ids, cleaned.image_ids)
+    in_split = prepared.partition.codes >= 0
+    no_votes = in_split & has_usable & (labels.n_votes == 0)
+    final = in_split & has_usable & ~no_votes
+
+    inputs = [f.record() for f in progress([*prepared.inputs, *comment_files], desc="hashing inputs", unit="file")]
+    report: dict[str, Any] = {
+        "dataset": dataset,
+        "tool_version": tool_version(),
+        "inputs": inputs,
+        "options": {**prepared.options, "threshold": options.threshold, "comments_format": options.comments_format,
+                    "drop_score_mentions": options.drop_score_mentions, "rule_set_version": cleaning.RULE_SET_VERSION},
+        "partition": {"method": prepared.partition.method, "description": prepared.partition.description},
+        "funnel": {
+            "in_index": int(len(prepared.index.ids)),
+            "available": int(prepared.available.sum()),
+            "with_any_comment": with_any,
+            "with_usable_comment": int(np.unique(cleaned.image_ids).size),
+        },
+        "splits_before_comment_filter": prepared.partition.counts(),
+        "splits": prepared.partition.counts(final),
+        "dropped_images": {
+            "no_usable_comment": int((in_split & ~has_usable).sum()),
+            "no_votes": int(no_votes.sum()),
+            "not_in_partition": int((prepared.available & ~in_split).sum()),
+        },
+        "dropped_images_policy": "images with no usable comment are removed (as in the paper); images with "
+                                 "zero votes have no label and are removed too, counted under no_votes",
+        "comments": {"raw": int(len(raw_texts)), "usable": int(len(cleaned.text)),
+                     "not_matching_an_available_image": unmatched},
+        "rules": [{"name": r.name, "description": r.description, "hits": r.hits} for r in cleaned.rules],
+        "label_leakage": {
+            "score_mentions": cleaned.score_mentions,
+            "images_with_score_mentions": cleaned.images_with_score_mentions,
+            "dropped": options.drop_score_mentions,
+            "description": cleaning.SCORE_MENTION_DESCRIPTION,
+        },
+        "paper": PAPER[dataset],
+    }
+
+    schema = split_schema(dataset)
+    provenance = {"tool_version": report["tool_version"], "inputs": inputs, "rules": cleaning.rule_set(),
+                  "options": report["options"], "partition": report["partition"]}
+    schema = schema.with_metadata({**schema.metadata, b"aesthetic.provenance": json.dumps(provenance, sort_keys=True)})
+    table = _image_table(prepared, prepared.partition.codes, cleaned.image_ids, cleaned.text, labels, schema)
+    with staged_dir(Path(options.out) / dataset) as staging:
+        for split in progress(SPLITS, total=len(SPLITS), desc="writing splits", unit="split"):
+            rows = np.flatnonzero(final & (prepared.partition.codes == SPLIT_CODES[split]))
+            pq.write_table(table.take(pa.array(rows)), staging / f"{split}.parquet", compression="zstd")
+        (staging / "build_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if finish is not None:
+            finish(staging, report)
+    log.info("%s: %s", dataset, ", ".join(f"{s} {report['splits'][s]:,}" for s in SPLITS))
+    return report

@@ -1,0 +1,110 @@
+"""`aesthetic-build-splits`: ratings + comments -> clean Parquet splits, build report, Croissant, card."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from aesthetic.core.cli import EXIT_OK, run
+from aesthetic.core.log import setup_logging
+from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
+from aesthetic.corpus.comment_sources import READERS
+from aesthetic.corpus.photonet_ratings import LAYOUTS_HELP
+
+PROG = "aesthetic-build-splits"
+log = logging.getLogger(PROG)
+
+COMMENTS_HELP = (
+    "comment sources, any mix: crawl output folders (comments/*.parquet with at least image_id, position, "
+    "text), DPC-Captions JSON ({\"<id>.jpg\": [comment, ...]}), AVA-Captions raw text (<id>#<comment>#...), "
+    "CSV or JSON Lines with image_id,text (optional position). Comments of one image from several sources "
+    "are kept in the order the sources are given"
+)
+CLEANING_EPILOG = (
+    "cleaning rules, in order: quotes of other comments removed; HTML to text; Unicode NFC; whitespace "
+    "collapsed; empty comments, comments without letters (7, 6/10) and comments with fewer than two word "
+    "tokens (nice!) dropped; duplicates within an image dropped. Comments stating a score (I gave it a 7, "
+    "7/10) are counted as possible label leakage. Images left without a usable comment, and images with zero "
+    "votes, are removed and counted in build_report.json. Output: OUT/<dataset>/{train,val,test}.parquet, "
+    "build_report.json and croissant.json, replaced as a whole only when the build succeeds."
+)
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--comments", type=Path, nargs="+", required=True, metavar="PATH", help=COMMENTS_HELP)
+    parser.add_argument("--comments-format", default="auto", choices=["auto", *READERS],
+                        help="format of every --comments path (default: auto-detect each)")
+    parser.add_argument("--available-ids", type=Path, metavar="FILE",
+                        help="ids of the images actually present, first whitespace column of each line (e.g. "
+                             "ILGnet's `<id> <label>` list); default: every id of the index")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder; writes DIR/<dataset>/")
+    parser.add_argument("--threshold", type=_float, default=5.0,
+                        help="label_high = mean score > THRESHOLD (default 5, the paper's)")
+    parser.add_argument("--drop-score-mentions", action="store_true",
+                        help="drop comments that state a score (possible label leakage); default: only count them")
+    parser.add_argument("--card", type=Path, metavar="PATH",
+                        help="data card (data_cards/*.md) whose numbers block to refresh from the build report")
+    parser.add_argument("--quiet", action="store_true", help="warnings only, no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Build clean Parquet splits of a multimodal (photo + "
+                                     "comments) aesthetics dataset from its ratings and comments.", epilog=CLEANING_EPILOG)
+    sub = parser.add_subparsers(dest="dataset", required=True, metavar="{ava,photonet}")
+    ava = sub.add_parser("ava", help="AVA (DPChallenge): AVA.txt + official lists", epilog=CLEANING_EPILOG,
+                         description="test = the available ids of aesthetics_image_lists/generic_test.jpgl, train = "
+                                     "every other available id, val carved from train by a hash of the image id.")
+    ava.add_argument("--ava-dir", type=Path, required=True, metavar="DIR",
+                     help="AVA distribution folder: AVA.txt (15 columns: index, image id, 10 vote counts, 2 "
+                          "semantic tags, challenge id) and aesthetics_image_lists/generic_test.jpgl")
+    ava.add_argument("--val-fraction", type=_float, default=0.05,
+                     help="share of train moved to val by a hash of the image id (default 0.05)")
+    _common(ava)
+    photonet = sub.add_parser("photonet", help="Photo.net: ratings 1..7", epilog=CLEANING_EPILOG,
+                              description="Without --split-file, a deterministic hash split in the paper's "
+                                          "proportions train : val : test = 11,754 : 782 : 2,409.")
+    photonet.add_argument("--ratings", type=Path, required=True, metavar="FILE",
+                          help=f"ratings file, one line per photo; accepted layouts: {LAYOUTS_HELP}")
+    photonet.add_argument("--split-file", type=Path, metavar="FILE",
+                          help="published partition, `<photo_id> <train|val|test>` per line; photos it does not "
+                               "list are left out")
+    _common(photonet)
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(quiet=args.quiet)
+    if args.dataset == "ava":
+        prepared = prepare_ava(args.ava_dir, args.available_ids, args.val_fraction)
+    else:
+        prepared = prepare_photonet(args.ratings, args.split_file, args.available_ids)
+    options = BuildOptions(out=args.out, comments=args.comments, comments_format=args.comments_format,
+                           threshold=args.threshold, drop_score_mentions=args.drop_score_mentions)
+    report = build(prepared, options, finish=_write_croissant)
+    if args.card is not None:
+        from aesthetic.corpus.card import refresh_card
+
+        refresh_card(args.card, report)
+    splits = report["splits"]
+    log.info("wrote %s: train %d, val %d, test %d", Path(args.out) / args.dataset, splits["train"], splits["val"], splits["test"])
+    return EXIT_OK
+
+
+def _write_croissant(dataset_dir: Path, report: dict) -> None:
+    from aesthetic.corpus.croissant import write_croissant
+
+    write_croissant(dataset_dir, report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(PROG, _main, argv)

@@ -1,0 +1,251 @@
+"""Readers for every comment source the builder accepts, and format auto-detection.
+
+All readers return the same Arrow table: `image_id` (int64), `position` (int32, page
+order within the image in that source) and `text` (string, raw). Formats:
+
+- crawl: a crawl output folder (`comments/*.parquet`, the contract in DESIGN.md and
+  core/schemas.py; at least image_id, position, text), a folder of parts, or one part;
+- dpc-json: DPC-Captions, `{"<id>.jpg": ["comment", ...], ...}`;
+- ava-captions: AVA-Captions raw text, one line per image, `<id>#<comment>#<comment>...`;
+- csv: a header row with at least `image_id,text` (optional `position`);
+- jsonl: one object per line with at least `image_id` and `text` (optional `position`).
+
+Readers are a registry (name -> reader, detector) so a new dump format is one function.
+The big formats are parsed by pyarrow's C++ readers, not Python loops.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from aesthetic.core.errors import UserError, located
+from aesthetic.core.schemas import COMMENTS_REQUIRED
+from aesthetic.corpus.textfiles import read_bytes
+
+COMMENT_COLUMNS = pa.schema([("image_id", pa.int64()), ("position", pa.int32()), ("text", pa.string())])
+_ID_SUFFIX = r"(?i)\.jpe?g$"
+
+
+@dataclass(frozen=True)
+class CommentSource:
+    """One `--comments` path, its format and the files it stands for (hashed for provenance)."""
+
+    path: Path
+    format: str
+    files: tuple[Path, ...]
+
+
+Reader = Callable[[CommentSource, str], pa.Table]
+READERS: dict[str, Reader] = {}
+
+
+def reader(name: str) -> Callable[[Reader], Reader]:
+    def register(fn: Reader) -> Reader:
+        READERS[name] = fn
+        return fn
+
+    return register
+
+
+def _table(ids: pa.Array, positions: pa.Array, texts: pa.Array) -> pa.Table:
+    return pa.table([ids, positions, texts], schema=COMMENT_COLUMNS)
+
+
+def _ids(column: pa.Array | pa.ChunkedArray, path: Path, first_line: int) -> pa.Array:
+    """Image ids as int64 from ints or strings such as "123" / "123.jpg"; bad ones are located."""
+    if pa.types.is_integer(column.type):
+        return pc.cast(column, pa.int64())
+    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(pc.cast(column, pa.string())), _ID_SUFFIX, "")
+    ok = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{1,18}$"), False)
+    if not pc.all(ok).as_py():
+        row = int(np.argmin(np.asarray(ok)))
+        raise located(path, first_line + row, f"image id must be an integer (optionally with .jpg), got {column[row].as_py()!r}")
+    return pc.cast(text, pa.int64())
+
+
+def _page_positions(ids: np.ndarray) -> np.ndarray:
+    """0-based order of each row among the rows of the same image (file order = page order)."""
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.r_[0, np.flatnonzero(sorted_ids[1:] != sorted_ids[:-1]) + 1]
+    run = np.zeros(len(ids), dtype=np.int64)
+    run[starts] = starts
+    rank = np.arange(len(ids)) - np.maximum.accumulate(run)
+    positions = np.empty(len(ids), dtype=np.int32)
+    positions[order] = rank
+    return positions
+
+
+def _texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return pc.fill_null(pc.cast(column, pa.string()), "")
+
+
+def _require(path: Path, names: list[str], wanted: tuple[str, ...], fmt: str) -> None:
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise UserError(f"{path}: {fmt} comments need the column(s) {', '.join(wanted)}; missing {', '.join(missing)} "
+                        f"(found: {', '.join(names) or 'none'})")
+
+
+@reader("crawl")
+def read_crawl(source: CommentSource, dataset: str) -> pa.Table:
+    parts = []
+    for part in source.files:
+        try:
+            names = pq.read_schema(part).names
+            _require(part, names, COMMENTS_REQUIRED, "crawl")
+            columns = [*COMMENTS_REQUIRED, *(["dataset"] if "dataset" in names else [])]
+            table = pq.read_table(part, columns=columns)
+        except (pa.ArrowInvalid, OSError) as err:
+            raise UserError(f"{part}: not a readable Parquet comments part: {err}") from err
+        if "dataset" in table.column_names:
+            table = table.filter(pc.equal(table["dataset"], dataset))
+        parts.append(_table(_ids(table["image_id"], part, 0), pc.cast(table["position"], pa.int32()),
+                            _texts(table["text"])))
+    return pa.concat_tables(parts) if parts else COMMENT_COLUMNS.empty_table()
+
+
+@reader("dpc-json")
+def read_dpc_json(source: CommentSource, dataset: str) -> pa.Table:
+    try:
+        data = json.loads(read_bytes(source.path, "comments"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        line = getattr(err, "lineno", None)
+        raise located(source.path, line, f"not valid DPC-Captions JSON: {getattr(err, 'msg', err)}") from err
+    if not isinstance(data, dict):
+        raise UserError(f"{source.path}: DPC-Captions JSON must be an object {{\"<id>.jpg\": [comments]}}")
+    keys, positions, texts = [], [], []
+    for key, comments in data.items():
+        if isinstance(comments, str):
+            comments = [comments]
+        if not isinstance(comments, list) or not all(isinstance(c, str) for c in comments):
+            raise UserError(f"{source.path}: entry {key!r} must be a list of comment strings")
+        keys.extend([key] * len(comments))
+        positions.extend(range(len(comments)))
+        texts.extend(comments)
+    ids = _ids(pa.array(keys, pa.string()), source.path, 0) if keys else pa.array([], pa.int64())
+    return _table(ids, pa.array(positions, pa.int32()), pa.array(texts, pa.string()))
+
+
+@reader("ava-captions")
+def read_ava_captions(source: CommentSource, dataset: str) -> pa.Table:
+    raw = read_bytes(source.path, "comments").decode("utf-8", errors="replace")
+    lines = pa.array(raw.splitlines(), pa.string())
+    lines = lines.filter(pc.invert(pc.match_substring_regex(lines, r"^\s*$")))
+    fields = pc.split_pattern(lines, "#")
+    heads = pc.list_element(fields, 0)
+    ok = pc.match_substring_regex(heads, r"^\s*[0-9]{1,18}(?i:\.jpe?g)?\s*$")
+    if not pc.all(ok).as_py():
+        row = int(np.argmin(np.asarray(ok)))
+        raise UserError(f"{source.path}: line {row + 1} (non-blank) must start with `<image id>#`, got {lines[row].as_py()[:80]!r}")
+    ids = _ids(heads, source.path, 1).to_numpy()
+    lengths = pc.list_value_length(fields).to_numpy() - 1
+    flat = pc.list_flatten(fields)
+    is_comment = np.ones(len(flat), dtype=bool)
+    firsts = np.r_[0, np.cumsum(lengths + 1)[:-1]]
+    is_comment[firsts] = False
+    texts = flat.filter(pa.array(is_comment))
+    image_ids = np.repeat(ids, lengths)
+    positions = (np.arange(len(texts)) - np.repeat(np.cumsum(lengths) - lengths, lengths)).astype(np.int32)
+    return _table(pa.array(image_ids), pa.array(positions), texts)
+
+
+def _tabular(source: CommentSource, table: pa.Table, fmt: str, first_line: int) -> pa.Table:
+    _require(source.path, table.column_names, ("image_id", "text"), fmt)
+    ids = _ids(table["image_id"].combine_chunks(), source.path, first_line)
+    if "position" in table.column_names:
+        positions = pc.cast(table["position"], pa.int32())
+    else:
+        positions = pa.array(_page_positions(ids.to_numpy()))
+    return _table(ids, positions, _texts(table["text"]))
+
+
+@reader("csv")
+def read_csv(source: CommentSource, dataset: str) -> pa.Table:
+    read_bytes(source.path, "comments")
+    try:
+        table = pacsv.read_csv(source.path, convert_options=pacsv.ConvertOptions(
+            column_types={"text": pa.string(), "image_id": pa.string()}),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True))
+    except pa.ArrowInvalid as err:
+        raise UserError(f"{source.path}: not a valid comments CSV (header image_id,text): {err}") from err
+    return _tabular(source, table, "csv", 2)
+
+
+@reader("jsonl")
+def read_jsonl(source: CommentSource, dataset: str) -> pa.Table:
+    read_bytes(source.path, "comments")
+    try:
+        table = pajson.read_json(source.path)
+    except pa.ArrowInvalid as err:
+        raise UserError(f"{source.path}: not valid JSON Lines (one object per line with image_id and text): {err}") from err
+    return _tabular(source, table, "jsonl", 1)
+
+
+def _crawl_parts(path: Path) -> tuple[Path, ...]:
+    folder = path / "comments" if (path / "comments").is_dir() else path
+    return tuple(sorted(folder.glob("*.parquet")))
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format of a `--comments` path from its layout and first bytes."""
+    if path.is_dir():
+        if _crawl_parts(path):
+            return "crawl"
+        raise UserError(f"{path}: a comments folder must be a crawl output (comments/*.parquet); none found")
+    if path.suffix == ".parquet":
+        return "crawl"
+    data = read_bytes(path, "comments")
+    head = data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    if first.lstrip().startswith("{"):
+        try:
+            obj = json.loads(first)
+        except json.JSONDecodeError:
+            return "dpc-json"
+        return "jsonl" if isinstance(obj, dict) and "image_id" in obj else "dpc-json"
+    if re.match(r"^\s*\d+(\.jpe?g)?#", first, re.I):
+        return "ava-captions"
+    if "," in first and "image_id" in first.lower() and "text" in first.lower():
+        return "csv"
+    raise UserError(
+        f"{path}: unknown comments format (first line: {first[:60]!r})",
+        hint="pass --comments-format crawl|dpc-json|ava-captions|csv|jsonl",
+    )
+
+
+def resolve(paths: list[Path], fmt: str) -> list[CommentSource]:
+    """Each `--comments` path with its format (auto-detected unless forced) and files."""
+    sources = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise UserError(f"{path}: comments path not found")
+        kind = detect_format(path) if fmt == "auto" else fmt
+        if kind == "crawl":
+            files = _crawl_parts(path) if path.is_dir() else (path,)
+            if not files:
+                raise UserError(f"{path}: no comments/*.parquet parts in this crawl output")
+        else:
+            if path.is_dir():
+                raise UserError(f"{path}: --comments-format {kind} needs a file, not a folder")
+            files = (path,)
+        sources.append(CommentSource(path, kind, files))
+    return sources
+
+
+def read_comments(source: CommentSource, dataset: str) -> pa.Table:
+    """The comments of one source, as (image_id, position, text)."""
+    return READERS[source.format](source, dataset)

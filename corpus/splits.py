@@ -1,0 +1,92 @@
+"""Assigning images to train / val / test, deterministically.
+
+Two sources of truth: an official or published list (AVA's generic_test.jpgl, a
+Photo.net split file), or, when there is none, a hash of the image id. Hashing
+(blake2b of "<dataset>:<purpose>:<id>") rather than a seeded shuffle means an
+image's split never depends on which other images are present: adding comments
+or images later never moves an image from train to test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+SPLIT_NAMES = tuple(SPLIT_CODES)
+# GPF-CNN's Photo.net partition, the one MRACNN used (SPEC.md section 1).
+PHOTONET_PROPORTIONS = {"train": 11754, "val": 782, "test": 2409}
+
+
+@dataclass
+class Partition:
+    """Split code (SPLIT_CODES, or -1 = in no split) per image of the index, plus how it was made."""
+
+    codes: np.ndarray        # int8, aligned with the index ids
+    method: str              # "official-list" | "split-file" | "hash"
+    description: str
+
+    def counts(self, mask: np.ndarray | None = None) -> dict[str, int]:
+        codes = self.codes if mask is None else self.codes[mask]
+        return {name: int(np.count_nonzero(codes == code)) for name, code in SPLIT_CODES.items()}
+
+
+def unit_hash(ids: np.ndarray, salt: str) -> np.ndarray:
+    """A uniform number in [0, 1) per id, the same for the same (salt, id) on every machine."""
+    out = np.empty(len(ids), dtype=np.float64)
+    for i, image_id in enumerate(ids.tolist()):
+        digest = hashlib.blake2b(f"{salt}:{image_id}".encode(), digest_size=8).digest()
+        out[i] = int.from_bytes(digest, "big") / 2.0**64
+    return out
+
+
+def carve_val(ids: np.ndarray, codes: np.ndarray, fraction: float, dataset: str) -> np.ndarray:
+    """Move the train images whose id hashes below `fraction` to val; returns new codes."""
+    codes = codes.copy()
+    train = codes == SPLIT_CODES["train"]
+    h = unit_hash(ids[train], f"{dataset}:val")
+    sub = codes[train]
+    sub[h < fraction] = SPLIT_CODES["val"]
+    codes[train] = sub
+    return codes
+
+
+def official_test_partition(ids: np.ndarray, available: np.ndarray, test_ids: np.ndarray,
+                            val_fraction: float, dataset: str, list_name: str) -> Partition:
+    """test = listed ids that are available; train = the other available ids; val carved from train."""
+    codes = np.full(len(ids), -1, dtype=np.int8)
+    codes[available] = SPLIT_CODES["train"]
+    codes[available & np.isin(ids, test_ids)] = SPLIT_CODES["test"]
+    codes = carve_val(ids, codes, val_fraction, dataset)
+    return Partition(
+        codes,
+        "official-list",
+        f"test = the ids of {list_name} that are available; train = every other available id; "
+        f"val = the train ids whose blake2b hash of '{dataset}:val:<id>' falls below {val_fraction}",
+    )
+
+
+def split_file_partition(ids: np.ndarray, available: np.ndarray, file_ids: np.ndarray,
+                         file_splits: np.ndarray, file_name: str) -> Partition:
+    """The published partition, as given; available images the file does not list are in no split."""
+    codes = np.full(len(ids), -1, dtype=np.int8)
+    pos = np.searchsorted(ids, file_ids)
+    codes[pos] = np.array([SPLIT_CODES[s] for s in file_splits], dtype=np.int8)
+    codes[~available] = -1
+    return Partition(codes, "split-file", f"the published partition in {file_name} (<id> <train|val|test>)")
+
+
+def hash_partition(ids: np.ndarray, available: np.ndarray, proportions: dict[str, int], dataset: str) -> Partition:
+    """Deterministic split in the given proportions by a hash of each image id."""
+    total = sum(proportions.values())
+    h = unit_hash(ids, f"{dataset}:split")
+    test_cut = proportions["test"] / total
+    val_cut = test_cut + proportions["val"] / total
+    codes = np.where(h < test_cut, SPLIT_CODES["test"], np.where(h < val_cut, SPLIT_CODES["val"], SPLIT_CODES["train"]))
+    codes = codes.astype(np.int8)
+    codes[~available] = -1
+    ratio = " : ".join(f"{proportions[s]:,}" for s in SPLIT_NAMES)
+    return Partition(codes, "hash", f"no split file: deterministic split in the proportions train : val : test = {ratio} "
+                     f"by the blake2b hash of '{dataset}:split:<id>'")
