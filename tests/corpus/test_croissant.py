@@ -14,6 +14,12 @@ from aesthetic.core.schemas import DATASET_FIELDS, SPLITS, split_schema
 from aesthetic.corpus.croissant import FIELD_DESCRIPTIONS, write_croissant
 from tests.corpus.report_sample import make_report, write_splits
 
+# mlcroissant's own dependencies (rdflib, pandas) warn about their deprecations; not ours to fix.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The inplace keyword"),
+]
+
 RAI_KEYS = (
     "rai:dataCollection", "rai:dataCollectionType", "rai:personalSensitiveInformation", "rai:dataBiases",
     "rai:dataLimitations", "rai:dataPreprocessingProtocol", "rai:dataUseCases", "rai:annotationsPerItem",
