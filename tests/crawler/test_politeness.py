@@ -1,0 +1,177 @@
+"""Politeness, each rule proved against a local server that records when requests arrive.
+
+Delays are small (0.05-0.3 s) to keep the suite fast; lower bounds get a 10 %
+tolerance for timer granularity on a loaded machine, never an upper bound on speed.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from crawl_helpers import gaps, page_requests
+
+from aesthetic.crawler.ledger import Ledger
+from aesthetic.crawler.politeness import backoff_delay, parse_retry_after
+from demo.site import SiteConfig, fake_items, make_app, running_app
+
+TOL = 0.9
+IDS = list(range(1000, 1006))
+
+
+def _crawl_site(run_crawl, tmp_path, config: SiteConfig, ids=IDS, **kw):
+    app = make_app(fake_items(8), config)
+    with running_app(app) as base:
+        result = run_crawl(base, ids, **kw)
+    return app["log"], result, Ledger(tmp_path / "out" / "ledger.sqlite")
+
+
+def test_robots_disallow_is_obeyed(run_crawl, tmp_path) -> None:
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, SiteConfig(disallow=["/image.php?IMAGE_ID=1002"]))
+    assert "/image.php?IMAGE_ID=1002" not in [r.path for r in log]
+    row = ledger.get("ava", 1002)
+    assert row.state == "blocked" and "disallowed by" in row.last_error
+    assert result.counts["done"] == len(IDS) - 1
+
+
+def test_crawl_delay_is_obeyed(run_crawl, tmp_path) -> None:
+    log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(crawl_delay=0.2))
+    pages = page_requests(log)
+    assert len(pages) == len(IDS) and result.counts["done"] == len(IDS)
+    assert min(gaps(pages)) >= 0.2 * TOL
+
+
+def test_min_delay_wins_over_a_smaller_crawl_delay(run_crawl, tmp_path) -> None:
+    log, _, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(crawl_delay=0.02), min_delay=0.2)
+    assert min(gaps(page_requests(log))) >= 0.2 * TOL
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_per_host_concurrency(run_crawl, tmp_path, concurrency: int) -> None:
+    """With 0.15 s latency and no delay, one request in flight means arrivals >= 0.15 s apart."""
+    log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(latency=0.15), concurrency=concurrency)
+    assert result.counts["done"] == len(IDS)
+    spacing = gaps(page_requests(log))
+    if concurrency == 1:
+        assert min(spacing) >= 0.15 * TOL
+    else:  # the same measurement sees overlap when overlap is allowed
+        assert min(spacing) < 0.05
+
+
+def test_robots_4xx_means_allowed(run_crawl, tmp_path) -> None:
+    log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(robots_status=404, disallow=["/"]))
+    assert result.counts["done"] == len(IDS)
+
+
+def test_robots_5xx_means_nothing_fetched_and_retried_later(run_crawl, tmp_path) -> None:
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, SiteConfig(robots_status=503), max_attempts=3)
+    assert [r.path for r in log] == ["/robots.txt"] * 3
+    assert min(gaps(log)) >= 0.05 / 2 * TOL  # spaced by the (jittered) backoff
+    assert result.stopped and "robots.txt" in result.stopped and "unreachable" in result.stopped
+    assert ledger.counts("ava")["pending"] == len(IDS)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(run_crawl, tmp_path, status: int) -> None:
+    config = SiteConfig(faults={1001: [(status, 0.3)]})
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, config)
+    paths = [r.path for r in page_requests(log)]
+    fault = paths.index("/image.php?IMAGE_ID=1001")
+    assert paths[fault + 1] == "/image.php?IMAGE_ID=1001"  # the same item, retried
+    pages = page_requests(log)
+    assert pages[fault + 1].time - pages[fault].time >= 0.3 * TOL
+    assert result.counts["done"] == len(IDS) and ledger.get("ava", 1001).attempts == 2
+
+
+def test_backoff_is_bounded_jittered_and_attempts_are_capped(run_crawl, tmp_path) -> None:
+    config = SiteConfig(faults={1000: [(500, None)] * 10})
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, config, ids=[1000, 1001], max_attempts=4,
+                                      backoff_base=0.1, backoff_cap=0.2)
+    tries = [r for r in log if r.path == "/image.php?IMAGE_ID=1000"]
+    assert len(tries) == 4
+    spacing = gaps(tries)
+    assert all(0.1 / 2 * TOL <= g for g in spacing)       # at least half the first backoff
+    assert all(g <= 0.2 + 0.25 for g in spacing)           # never beyond the cap (+ scheduling slack)
+    row = ledger.get("ava", 1000)
+    assert (row.state, row.attempts, row.last_status) == ("failed", 4, 500)
+    assert ledger.get("ava", 1001).state == "done"
+
+
+def test_backoff_delay_formula_is_jittered_exponential_and_capped() -> None:
+    rng = random.Random(1)
+    draws = [backoff_delay(3, 1.0, 100.0, rng) for _ in range(200)]
+    assert all(2.0 <= d <= 4.0 for d in draws) and len({round(d, 6) for d in draws}) > 100
+    assert all(25.0 <= backoff_delay(20, 1.0, 50.0, rng) <= 50.0 for _ in range(50))
+
+
+def test_retry_after_parses_seconds_and_http_dates() -> None:
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now_wall=1445412440.0) == pytest.approx(40.0)
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_block_page_pauses_then_stops_with_bounded_requests(run_crawl, tmp_path) -> None:
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, SiteConfig(block_after=2), ids=list(range(1000, 1008)),
+                                      block_cooldown=0.3)
+    pages = page_requests(log)
+    assert len(pages) == 4  # 2 pages, the block page, one probe after the cool-down; then nothing
+    assert pages[3].time - pages[2].time >= 0.3 * TOL
+    assert result.stopped and "still blocking" in result.stopped
+    counts = ledger.counts("ava")
+    assert (counts["done"], counts["blocked"]) == (2, 1)
+
+
+def test_run_of_odd_answers_counts_as_a_block(run_crawl, tmp_path) -> None:
+    config = SiteConfig(faults={1000: [(403, None)] * 20})
+    log, result, _ = _crawl_site(run_crawl, tmp_path, config, ids=list(range(1000, 1008)), odd_run=3,
+                                 block_cooldown=0.2, max_attempts=10)
+    assert result.stopped and "odd answers" in result.stopped
+    assert len(page_requests(log)) == 6  # 3 odd answers, cool-down, 3 more: stop
+
+
+def test_user_agent_and_from_carry_the_contact(run_crawl, tmp_path) -> None:
+    log, _, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(), ids=[1000])
+    for record in log:
+        assert record.headers["User-Agent"].startswith("aesthetic-comments/")
+        assert "(+crawler-tests@example.org)" in record.headers["User-Agent"]
+        assert record.headers["From"] == "crawler-tests@example.org"
+
+
+def test_redirect_off_host_is_refused(run_crawl, tmp_path) -> None:
+    elsewhere = make_app(fake_items(3), SiteConfig())  # a server under a host name the source does not own
+    with running_app(elsewhere) as other:
+        port = other.rsplit(":", 1)[1]
+        redirects = {1000: f"http://localhost:{port}/image.php?IMAGE_ID=1001", 1001: "/image.php?IMAGE_ID=1002"}
+        with running_app(make_app(fake_items(3), SiteConfig(redirects=redirects))) as base:
+            result = run_crawl(base, [1000, 1001])
+    assert elsewhere["log"] == []  # nothing reached the other host
+    ledger = Ledger(tmp_path / "out" / "ledger.sqlite")
+    row = ledger.get("ava", 1000)
+    assert row.state == "failed" and "not one of this source's hosts" in row.last_error
+    assert ledger.get("ava", 1001).state == "done"  # an on-host redirect is followed
+    assert result.counts["failed"] == 1
+
+
+def test_size_cap(run_crawl, tmp_path) -> None:
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, SiteConfig(), ids=[1000], max_bytes=1500)
+    row = ledger.get("ava", 1000)
+    assert row.state == "failed" and "cap" in row.last_error
+    assert len(page_requests(log)) == 1  # not retried: the page will not shrink
+
+
+def test_autothrottle_follows_latency_and_never_goes_below_the_floor() -> None:
+    from aesthetic.crawler.fetch import Response
+    from aesthetic.crawler.politeness import Politeness, PolitenessConfig
+
+    policy = Politeness(PolitenessConfig(min_delay=0.5, max_delay=10.0), fetcher=None)  # type: ignore[arg-type]
+    state = policy.host("http://h.test/x")
+
+    def answer(status: int, elapsed: float) -> None:
+        policy._observe(state, Response("http://h.test/x", status, "", [], b"", [], elapsed))
+
+    for _ in range(10):
+        answer(200, 4.0)
+    assert 3.5 < state.delay <= 4.0          # a slow host gets requests spaced like its latency
+    for _ in range(30):
+        answer(200, 0.01)
+    assert state.delay == pytest.approx(0.5)  # a fast host never gets more than the floor allows
