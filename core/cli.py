@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -23,3 +24,7 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int], argv: Sequence[s
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; run the same command again to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `aesthetic-crawl status DIR | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from aesthetic.core.cli import EXIT_INTERRUPTED, EXIT_USAGE, run
+from aesthetic.core.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, run
 from aesthetic.core.errors import UserError, located
 
 
@@ -55,3 +58,21 @@ def test_bugs_keep_their_traceback() -> None:
 
     with pytest.raises(ZeroDivisionError):
         run("prog", main, [])
+
+
+def test_broken_pipe_is_a_quiet_success() -> None:
+    """`aesthetic-crawl status DIR | head`: the reader leaving early is no error, and no traceback."""
+    code = (
+        "from aesthetic.core.cli import run\n"
+        "def main(argv):\n"
+        "    for _ in range(100000):\n"
+        "        print('line ' * 20)\n"
+        "    return 0\n"
+        "raise SystemExit(run('prog', main, []))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(100)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == EXIT_OK
+    assert "Traceback" not in stderr
