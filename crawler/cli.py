@@ -104,6 +104,11 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
                    help="per-request timeout (default 60)")
     p.add_argument("--max-bytes", type=_positive_int, default=16 << 20, metavar="BYTES",
                    help="largest response accepted (default 16 MiB)")
+    p.add_argument("--commit-every", type=_positive_int, default=200, metavar="N",
+                   help="make finished items durable in batches of N (or every --commit-seconds); a kill loses "
+                        "at most one uncommitted batch, which is fetched again (default 200)")
+    p.add_argument("--commit-seconds", type=_positive_float, default=5.0, metavar="SECONDS",
+                   help="commit finished items at least this often (default 5)")
     p.add_argument("--secret", type=Path, metavar="FILE",
                    help=f"author-key secret (created if missing; default ${SECRET_ENV} or "
                         "~/.config/aesthetic-comments/author-key.secret); keep it private")
@@ -161,7 +166,7 @@ def _crawl(args: argparse.Namespace) -> int:
             backoff_cap=args.backoff_cap, block_cooldown=args.block_cooldown,
         ),
         images=args.images, limit=args.limit, max_attempts=args.max_attempts, max_bytes=args.max_bytes,
-        timeout=args.timeout,
+        timeout=args.timeout, batch_items=args.commit_every, batch_seconds=args.commit_seconds,
     )
     crawler = Crawler(options)
     added = crawler.add_ids(ids.ids)
