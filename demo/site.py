@@ -237,6 +237,75 @@ def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | N
     return app
 
 
+@dataclass(frozen=True)
+class FakeCapture:
+    timestamp: str                  # YYYYMMDDhhmmss
+    body: bytes
+    mimetype: str = "text/html"
+    status: int = 200
+
+
+def archive_captures(items: list[FakeItem], site_base: str = "https://www.dpchallenge.com",
+                     timestamp: str = "20150607080910") -> dict[str, list[FakeCapture]]:
+    """One capture per item page (and photo, when it has one), as the Archive would hold them."""
+    captures: dict[str, list[FakeCapture]] = {}
+    image_base = "https://images.dpchallenge.com"
+    for item in items:
+        page = render_image_page(item, image_base).encode("utf-8")
+        captures[f"{site_base}/image.php?IMAGE_ID={item.image_id}"] = [FakeCapture(timestamp, page)]
+        if item.image_jpeg is not None:
+            captures[f"{image_base}/images/{item.image_id}.jpg"] = [FakeCapture(timestamp, item.image_jpeg, "image/jpeg")]
+    return captures
+
+
+def make_archive_app(captures: dict[str, list[FakeCapture]]) -> web.Application:
+    """A fake Internet Archive: the CDX API (`/cdx/search/cdx?url=...&output=json`) and raw captures
+    (`/web/<timestamp>id_/<url>`; an inexact timestamp redirects to the nearest capture, as the Archive does)."""
+    log: list[RequestRecord] = []
+
+    @web.middleware
+    async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        arrived = time.monotonic()
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            log.append(RequestRecord(arrived, request.path_qs, exc.status, dict(request.headers)))
+            raise
+        log.append(RequestRecord(arrived, request.path_qs, response.status, dict(request.headers)))
+        return response
+
+    async def robots(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nAllow: /\n", content_type="text/plain")
+
+    async def cdx(request: web.Request) -> web.Response:
+        rows: list[list[str]] = [["timestamp", "original", "statuscode", "mimetype", "digest", "length"]]
+        for c in captures.get(request.query.get("url", ""), []):
+            rows.append([c.timestamp, request.query["url"], str(c.status), c.mimetype, f"D{c.timestamp}", str(len(c.body))])
+        return web.json_response(rows if len(rows) > 1 else [])
+
+    async def raw(request: web.Request) -> web.Response:
+        stamp, original = request.match_info["stamp"], request.match_info["url"]
+        if request.query_string:
+            original += "?" + request.query_string
+        held = captures.get(original)
+        if not held:
+            raise web.HTTPNotFound()
+        exact = next((c for c in held if c.timestamp == stamp), None)
+        if exact is None:
+            nearest = min(held, key=lambda c: abs(int(c.timestamp) - int(stamp.ljust(14, "0"))))
+            raise web.HTTPFound(f"/web/{nearest.timestamp}id_/{original}")
+        return web.Response(body=exact.body, status=exact.status, content_type=exact.mimetype)
+
+    app = web.Application(middlewares=[record])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["log"] = log
+    app.router.add_get("/robots.txt", robots)
+    app.router.add_get("/cdx/search/cdx", cdx)
+    app.router.add_get(r"/web/{stamp:\d+}id_/{url:.+}", raw)
+    return app
+
+
 @contextmanager
 def running_app(app: web.Application) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 (a free port) from a background thread; yields its base URL."""

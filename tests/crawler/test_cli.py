@@ -1,0 +1,129 @@
+"""`aesthetic-crawl` end to end, in-process: exit statuses, plan, summary, status, reparse, log modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from aesthetic.core.errors import UserError
+from aesthetic.crawler.cli import main
+from aesthetic.crawler.engine import human_duration
+from aesthetic.crawler.store import DirLock
+from demo.site import SiteConfig, fake_items, make_app, running_app
+
+
+def _ids(tmp_path: Path, ids: list[int]) -> Path:
+    path = tmp_path / "ids.txt"
+    path.write_text("".join(f"{i}\n" for i in ids))
+    return path
+
+
+def _crawl_args(base: str, ids: Path, out: Path, *extra: str) -> list[str]:
+    return ["ava", "--ids", str(ids), "--out", str(out), "--base-url", base, "--contact", "me@example.org",
+            "--min-delay", "0", "--backoff-cap", "0.1", "--block-cooldown", "0.1", *extra]
+
+
+def test_help_documents_every_flag(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ava", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--ids", "--out", "--contact", "--source", "--base-url", "--min-delay", "--concurrency", "--images",
+                 "--limit", "--retry-failed", "--max-attempts", "--quiet", "--json-log", "--commit-every"):
+        assert flag in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ava", "--ids", "IDS", "--out", "OUT"], "needs --contact"),
+        (["ava", "--ids", "IDS", "--out", "OUT", "--contact", "not a contact"], "e-mail address or an http"),
+        (["ava", "--ids", "NOPE", "--out", "OUT", "--contact", "a@b.org"], "cannot read the ids file"),
+        (["ava", "--ids", "IDS", "--out", "OUT", "--contact", "a@b.org", "--base-url", "ftp://x"], "http(s) URL"),
+        (["status", "OUT"], "not a crawl folder"),
+        (["reparse", "OUT"], "not a crawl folder"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_clear_message(tmp_path, capsys, args, message) -> None:
+    ids = _ids(tmp_path, [1])
+    args = [str(ids) if a == "IDS" else str(tmp_path / "out") if a == "OUT" else str(tmp_path / a) if a == "NOPE" else a
+            for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_full_run_prints_plan_and_summary_and_exits_0_then_status_and_reparse(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, [1000, 1001, 1002, 1999])
+    out = tmp_path / "out"
+    with running_app(make_app(fake_items(3), SiteConfig(crawl_delay=0.05))) as base:
+        assert main(_crawl_args(base, ids, out)) == 0
+    err = capsys.readouterr().err
+    assert "4 pages to fetch" in err and "ETA: 4 pages at 1 per 0.05 s" in err
+    assert "3 done, 1 missing, 0 failed, 0 blocked, 0 pending" in err
+
+    assert main(["status", str(out)]) == 0
+    assert "done 3" in capsys.readouterr().out
+    assert main(["status", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ava"]["counts"]["missing"] == 1
+
+    before = pq.read_table(out / "comments").sort_by([("image_id", "ascending"), ("position", "ascending")])
+    assert main(["reparse", str(out)]) == 0  # the server is gone: reparse needs no network
+    after = pq.read_table(out / "comments").sort_by([("image_id", "ascending"), ("position", "ascending")])
+    assert after.equals(before) and after.num_rows > 0
+    assert len(list((out / "comments").glob("part-*.parquet"))) == 1
+
+
+def test_failures_exit_1_and_retry_failed_recovers_them(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, [1000, 1001])
+    out = tmp_path / "out"
+    config = SiteConfig(faults={1001: [(500, None)] * 2})
+    with running_app(make_app(fake_items(2), config)) as base:
+        assert main(_crawl_args(base, ids, out, "--max-attempts", "2")) == 1
+        err = capsys.readouterr().err
+        assert "failed 1001: HTTP 500" in err and "--retry-failed" in err
+        assert main(_crawl_args(base, ids, out, "--retry-failed")) == 0  # the faults are used up
+    assert "2 done, 0 missing, 0 failed" in capsys.readouterr().err
+
+
+def test_block_stops_with_exit_1_and_a_clear_message(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, list(range(1000, 1006)))
+    with running_app(make_app(fake_items(6), SiteConfig(block_after=1))) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "out", "--quiet")) == 1
+    err = capsys.readouterr().err
+    assert "crawl stopped" in err and "still blocking" in err and "run the same command to resume" in err
+
+
+def test_json_log_mode_writes_one_json_object_per_line(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, [1000])
+    with running_app(make_app(fake_items(1), SiteConfig())) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "out", "--json-log")) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    plan = next(r for r in records if r["message"].startswith("plan:"))
+    assert plan["todo"] == 1 and "delay_s" in plan
+
+
+def test_limit_leaves_the_rest_pending_for_the_next_run(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, [1000, 1001, 1002])
+    with running_app(make_app(fake_items(3), SiteConfig())) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "out", "--limit", "2")) == 0
+        assert "1 items still pending" in capsys.readouterr().err
+        assert main(_crawl_args(base, ids, tmp_path / "out")) == 0
+    assert "3 done" in capsys.readouterr().err
+
+
+def test_eta_is_said_in_human_units() -> None:
+    assert human_duration(255_529 * 60) == "177 days"
+    assert human_duration(5 * 3600) == "5.0 hours" and human_duration(600) == "10 min" and human_duration(30) == "30 s"
+
+
+def test_one_crawler_per_output_folder(tmp_path) -> None:
+    with DirLock(tmp_path):
+        with pytest.raises(UserError, match="another aesthetic-crawl"):
+            DirLock(tmp_path).__enter__()
+    with DirLock(tmp_path):  # released
+        pass

@@ -1,0 +1,94 @@
+"""Sources: the live site and the Internet Archive (CDX lookup, raw capture), and --images."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from aesthetic.core.errors import UserError
+from aesthetic.crawler.images import BadImage, as_verified_jpeg
+from aesthetic.crawler.ledger import Ledger
+from aesthetic.crawler.sites import SITES
+from aesthetic.crawler.sources import LiveSource, WaybackSource, make_source
+from demo.site import FakeItem, SiteConfig, archive_captures, fake_items, make_app, make_archive_app, running_app
+
+
+def test_wayback_source_finds_captures_records_timestamp_and_fetches_images(run_crawl, tmp_path) -> None:
+    items = fake_items(4, images=True)
+    archive = make_archive_app(archive_captures(items[:3]))  # item 1003 was never captured
+    with running_app(archive) as base:
+        result = run_crawl(base, [1000, 1001, 1002, 1003], source="wayback", images=True)
+    assert result.counts["done"] == 3 and result.counts["missing"] == 1
+    paths = [r.path for r in archive["log"]]
+    assert sum(p.startswith("/cdx/search/cdx") for p in paths) == 4
+    assert "/web/20150607080910id_/https://www.dpchallenge.com/image.php?IMAGE_ID=1000" in paths
+    table = pq.read_table(tmp_path / "out" / "comments")
+    assert set(table.column("source").to_pylist()) == {"wayback"}
+    assert set(table.column("capture_timestamp").to_pylist()) == {"20150607080910"}
+    assert set(table.column("source_url").to_pylist()) <= {
+        f"https://www.dpchallenge.com/image.php?IMAGE_ID={i}" for i in (1000, 1001, 1002)}
+    with Ledger(tmp_path / "out" / "ledger.sqlite") as ledger:
+        assert "no usable capture" in ledger.get("ava", 1003).last_error
+        assert ledger.get("ava", 1000).image_state == "ok"
+    for item in items[:3]:
+        with Image.open(tmp_path / "out" / "images" / f"{item.image_id}.jpg") as image:
+            assert image.format == "JPEG"
+
+
+def test_live_images_are_verified_and_a_bad_photo_is_marked_failed(run_crawl, tmp_path) -> None:
+    items = fake_items(3, images=True)
+    items[1] = FakeItem(items[1].image_id, items[1].comments, b"<html>not a photo</html>")
+    with running_app(make_app(items, SiteConfig())) as base:
+        run_crawl(base, [1000, 1001, 1002], images=True)
+    images = tmp_path / "out" / "images"
+    assert sorted(p.name for p in images.iterdir()) == ["1000.jpg", "1002.jpg"]
+    with Ledger(tmp_path / "out" / "ledger.sqlite") as ledger:
+        assert ledger.get("ava", 1001).state == "done" and ledger.get("ava", 1001).image_state == "failed"
+
+
+def test_images_of_an_earlier_run_are_fetched_by_a_later_images_run(run_crawl, tmp_path) -> None:
+    app = make_app(fake_items(3, images=True), SiteConfig())
+    with running_app(app) as base:
+        run_crawl(base, [1000, 1001, 1002])
+        assert not (tmp_path / "out" / "images").exists()
+        run_crawl(base, [1000, 1001, 1002], images=True)
+    assert len(list((tmp_path / "out" / "images").glob("*.jpg"))) == 3
+    assert sum(r.path.startswith("/image.php") for r in app["log"]) == 3  # pages were not fetched again
+
+
+def test_image_verification_rejects_truncated_and_reencodes_other_formats() -> None:
+    from io import BytesIO
+
+    from demo.site import tiny_jpeg
+
+    jpeg = tiny_jpeg(1, size=64)
+    assert as_verified_jpeg(jpeg) == jpeg
+    with pytest.raises(BadImage):
+        as_verified_jpeg(jpeg[: len(jpeg) // 2])
+    png = BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(png, format="PNG")
+    assert as_verified_jpeg(png.getvalue())[:3] == b"\xff\xd8\xff"
+
+
+def test_source_hosts() -> None:
+    live = LiveSource(SITES["ava"])
+    live.allow.check("https://www.dpchallenge.com/image.php?IMAGE_ID=1")
+    live.allow.check("https://images.dpchallenge.com/x.jpg")  # the photo host of the same site
+    for bad in ("https://evil.example/x", "ftp://www.dpchallenge.com/x", "https://dpchallenge.com.evil.example/"):
+        with pytest.raises(Exception, match="refused"):
+            live.allow.check(bad)
+    mirror = LiveSource(SITES["ava"], "http://127.0.0.1:9")
+    with pytest.raises(Exception, match="refused"):
+        mirror.allow.check("https://www.dpchallenge.com/image.php?IMAGE_ID=1")
+    archive = WaybackSource(SITES["photonet"])
+    archive.allow.check("https://web.archive.org/web/2010id_/http://photo.net/photodb/photo?photo_id=1")
+    with pytest.raises(Exception, match="refused"):
+        archive.allow.check("http://photo.net/photodb/photo?photo_id=1")  # never the dead site itself
+
+
+def test_bad_source_choices_are_user_errors() -> None:
+    with pytest.raises(UserError, match="wayback"):
+        make_source("live", SITES["photonet"], None)
+    with pytest.raises(UserError, match="base-url"):
+        make_source("live", SITES["ava"], "file:///etc/passwd")
