@@ -1,0 +1,94 @@
+"""Short training runs on the synthetic corpus: every model learns, outputs are complete and labelled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from aesthetic.benchmark.cli import main
+from aesthetic.benchmark.train import load_checkpoint
+from tests.benchmark.conftest import train_args
+
+# The text stream learns slower per step than the vision one on this corpus (random 16-d vectors).
+LR = {"text": "1e-2"}
+EPOCHS = {"text": "4"}
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_corpus, image_cache, tmp_path_factory) -> dict[str, Path]:
+    corpus, images = tiny_corpus
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for model in ("mracnn", "vision", "text", "fusion"):
+        out[model] = root / model
+        args = ["--model", model, *train_args(corpus, images, out[model], image_cache),
+                "--epochs", EPOCHS.get(model, "3"), "--lr", LR.get(model, "1e-3"), "--seed", "1"]
+        if model == "mracnn":
+            args.append("--compare-paper")
+        assert main(args) == 0
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["mracnn", "vision", "text", "fusion"])
+def test_every_model_learns_well_above_chance(runs, model: str) -> None:
+    metrics = json.loads((runs[model] / "metrics.json").read_text())["metrics"]
+    assert metrics["n_images"] == 48
+    assert metrics["accuracy"] >= 0.8          # chance is about 0.5 (balanced labels)
+    assert metrics["srcc"] is not None and metrics["srcc"] > 0.5
+
+
+@pytest.mark.slow
+def test_run_folder_has_every_output(runs) -> None:
+    run = runs["mracnn"]
+    for name in ("config.json", "metrics.json", "predictions.parquet", "checkpoints/last.pt", "checkpoints/best.pt",
+                 "plots/score_distributions.png", "plots/attention.png", "plots/learning_curves.png"):
+        assert (run / name).is_file(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["train_config"]["model"] == "mracnn" and config["n_bins"] == 10 and config["threshold"] == 5.0
+    assert config["images_per_split"] == {"train": 96, "val": 32, "test": 48}
+    predictions = pq.read_table(run / "predictions.parquet").to_pandas()
+    assert len(predictions) == 48 and predictions["image_id"].is_monotonic_increasing
+    dist = np.stack(predictions["predicted_distribution"].to_numpy())
+    assert dist.shape == (48, 10) and np.allclose(dist.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(predictions["predicted_mean"], dist @ np.arange(1, 11), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_outputs_are_labelled_untrained_and_random(runs) -> None:
+    mracnn = json.loads((runs["mracnn"] / "metrics.json").read_text())
+    assert mracnn["labels"] == ["untrained trunk", "random word vectors"]
+    assert "[untrained trunk, random word vectors]" in mracnn["row"]
+    assert json.loads((runs["vision"] / "metrics.json").read_text())["labels"] == ["untrained trunk"]
+    assert json.loads((runs["text"] / "metrics.json").read_text())["labels"] == ["random word vectors"]
+    assert mracnn["paper"]["label"] == "MRACNN MFB (AlexNet)"   # --compare-paper: the paper's row is kept beside ours
+
+
+@pytest.mark.slow
+def test_best_checkpoint_is_the_lowest_val_loss(runs) -> None:
+    metrics = json.loads((runs["mracnn"] / "metrics.json").read_text())
+    losses = [h["val_loss"] for h in metrics["history"]]
+    best = load_checkpoint(runs["mracnn"] / "checkpoints" / "best.pt")
+    assert best["epoch"] == metrics["best_epoch"] == int(np.argmin(losses)) + 1
+    assert best["val_loss"] == pytest.approx(min(losses))
+    assert all(isinstance(v, torch.Tensor) for v in best["model"].values())
+
+
+@pytest.mark.slow
+def test_evaluate_subcommand_reproduces_the_test_metrics(runs, tiny_corpus, tmp_path) -> None:
+    corpus, images = tiny_corpus
+    out = tmp_path / "eval"
+    rc = main(["evaluate", "--checkpoint", str(runs["mracnn"] / "checkpoints" / "best.pt"), "--corpus", str(corpus),
+               "--images", str(images), "--out", str(out), "--device", "cpu", "--quiet"])
+    assert rc == 0
+    again = json.loads((out / "metrics.json").read_text())
+    trained = json.loads((runs["mracnn"] / "metrics.json").read_text())
+    for key in ("accuracy", "srcc", "plcc", "mae", "rmse", "emd", "n_images"):
+        assert again["metrics"][key] == pytest.approx(trained["metrics"][key], rel=1e-6), key
+    assert again["labels"] == trained["labels"]
+    assert (out / "predictions.parquet").is_file() and (out / "plots" / "attention.png").is_file()
