@@ -281,6 +281,8 @@ class Crawler:
             self._finish(item_id, located, response, "missing", None)
             return None, None
         if status == 403:
+            if self._is_block_page(response):
+                return await self._blocked(item_id, url, status)
             self._note_odd(item_id, url, "HTTP 403")
             return "HTTP 403", status
         if status != 200:
@@ -297,14 +299,7 @@ class Crawler:
                 warc_file=pointer.file if pointer else None, warc_offset=pointer.offset if pointer else None)])
             return None, None
         if page.kind == "blocked":
-            try:
-                self.politeness.note_block(url, "the site's block page")
-            except HostBlocked as exc:
-                self.ledger.record(self.dataset, [Outcome(item_id, "blocked", status, str(exc), time.time(),
-                                                          self.o.source.name)])
-                raise StopCrawl(f"{exc}. Wait (hours or days), make sure --contact reaches you, consider a "
-                                "larger --min-delay, then run the same command to resume.") from None
-            return await self._try_item(item_id)
+            return await self._blocked(item_id, url, status)
         if page.kind == "missing":
             self._finish(item_id, located, response, "missing", page)
             return None, None
@@ -316,6 +311,23 @@ class Crawler:
         if self.o.images and page.image_url:
             await self._fetch_image(item_id, source_url=self.o.source.image_fetch_url(page.image_url, located))
         return None, None
+
+    def _is_block_page(self, response: Response) -> bool:
+        try:
+            return self.o.site.parse(response.body, response.header("Content-Type")).kind == "blocked"
+        except Exception:  # an unparseable 403 is just an odd answer
+            return False
+
+    async def _blocked(self, item_id: int, url: str, status: int) -> tuple[str | None, int | None]:
+        """The site's block page: cool down and try the item again, or stop the crawl if it persists."""
+        try:
+            self.politeness.note_block(url, "the site's block page")
+        except HostBlocked as exc:
+            self.ledger.record(self.dataset, [Outcome(item_id, "blocked", status, str(exc), time.time(),
+                                                      self.o.source.name)])
+            raise StopCrawl(f"{exc}. Wait (hours or days), make sure --contact reaches you, consider a "
+                            "larger --min-delay, then run the same command to resume.") from None
+        return await self._try_item(item_id)
 
     def _note_odd(self, item_id: int, url: str, why: str) -> None:
         try:

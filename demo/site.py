@@ -21,6 +21,7 @@ import asyncio
 import html
 import io
 import random
+import ssl
 import threading
 import time
 import warnings
@@ -64,6 +65,7 @@ class SiteConfig:
     # per item id: (status, Retry-After seconds or None) answered, in order, before the real page
     faults: dict[int, list[tuple[int, float | None]]] = field(default_factory=dict)
     block_after: int | None = None  # serve the block page from the (N+1)-th page request on
+    block_status: int = 200         # the HTTP status the block page comes with
     missing_ids: set[int] = field(default_factory=set)
     latency: float = 0.0            # seconds slept before every answer
     # per item id: a Location the page request is redirected to (302)
@@ -201,7 +203,8 @@ def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | N
         nonlocal page_requests
         page_requests += 1
         if config.block_after is not None and page_requests > config.block_after:
-            return web.Response(text=render_message_page(BLOCK_TEXT), content_type="text/html", charset="utf-8")
+            return web.Response(text=render_message_page(BLOCK_TEXT), content_type="text/html", charset="utf-8",
+                                status=config.block_status)
         try:
             item_id = int(request.query.get("IMAGE_ID", ""))
         except ValueError:
@@ -307,8 +310,9 @@ def make_archive_app(captures: dict[str, list[FakeCapture]]) -> web.Application:
 
 
 @contextmanager
-def running_app(app: web.Application) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 (a free port) from a background thread; yields its base URL."""
+def running_app(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 (a free port) from a background thread; yields its base URL
+    (https when an `ssl_context` is given)."""
     ready = threading.Event()
     state: dict[str, object] = {}
 
@@ -317,7 +321,7 @@ def running_app(app: web.Application) -> Iterator[str]:
         asyncio.set_event_loop(loop)
         runner = web.AppRunner(app, access_log=None)
         loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
         loop.run_until_complete(site.start())
         state["port"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         state["loop"] = loop
@@ -333,7 +337,7 @@ def running_app(app: web.Application) -> Iterator[str]:
     if not ready.wait(10):
         raise RuntimeError("the fake site did not start within 10 s")
     try:
-        yield f"http://127.0.0.1:{state['port']}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{state['port']}"
     finally:
         loop = state["loop"]
         loop.call_soon_threadsafe(state["stop"].set)  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,6 +32,18 @@ def _command(base: str, ids: Path, out: Path, secret: Path) -> list[str]:
             "--secret", str(secret), "--quiet"]
 
 
+def _done(out: Path) -> int:
+    """Items committed as done so far, read without writing (the crawler holds the ledger)."""
+    path = out / "ledger.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM items WHERE state='done'").fetchone()[0]
+    except sqlite3.OperationalError:  # created but its tables not yet
+        return 0
+
+
 def _comments(out: Path) -> pa.Table:
     table = pq.read_table(out / "comments").drop_columns(["fetched_at"])
     return table.sort_by([("image_id", "ascending"), ("position", "ascending")])
@@ -50,9 +63,14 @@ def test_sigkill_and_restart_gives_the_same_comments_as_an_uninterrupted_run(tmp
 
         killed = tmp_path / "killed"
         kills = 0
-        for _ in range(4):
+        for target in (15, 40, 70, 95):
             proc = subprocess.Popen(_command(base, ids, killed, secret))
-            time.sleep(rng.uniform(1.2, 2.0))  # past start-up, into the crawl
+            # Kill once the crawl is past `target` committed items (robust to a slow, loaded machine),
+            # plus a random moment, so the kill lands anywhere in the fetch/write/commit cycle.
+            deadline = time.monotonic() + 60
+            while _done(killed) < target and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.15))
             if proc.poll() is not None:
                 break
             os.kill(proc.pid, signal.SIGKILL)
@@ -64,7 +82,7 @@ def test_sigkill_and_restart_gives_the_same_comments_as_an_uninterrupted_run(tmp
         requests_killed = len(page_requests(app["log"])) - requests_reference
 
     assert final.returncode == 0
-    assert kills >= 2, "the crawl finished before it could be killed twice; slow it down"
+    assert kills >= 3, "the crawl finished before it could be killed three times; slow it down"
     with Ledger(killed / "ledger.sqlite") as ledger:
         assert ledger.counts("ava") == {"pending": 0, "done": N_ITEMS - 5, "missing": 5, "failed": 0, "blocked": 0}
     expected, got = _comments(reference), _comments(killed)

@@ -175,3 +175,9 @@ def test_autothrottle_follows_latency_and_never_goes_below_the_floor() -> None:
     for _ in range(30):
         answer(200, 0.01)
     assert state.delay == pytest.approx(0.5)  # a fast host never gets more than the floor allows
+
+
+def test_block_page_served_with_403_is_recognised_as_a_block(run_crawl, tmp_path) -> None:
+    log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(block_after=1, block_status=403), ids=[1000, 1001, 1002])
+    assert result.stopped and "still blocking" in result.stopped
+    assert len(page_requests(log)) == 3
