@@ -178,10 +178,11 @@ class Crawler:
         log.info("ETA: %s pages at 1 per %s s%s ≈ %s (a lower bound: retries and slow answers add to it)",
                  f"{todo:,}", f"{delay:g}", f", {per_item} requests each" if per_item > 1 else "",
                  human_duration(eta))
-        if eta > 7 * 86400:
-            log.info("faster alternatives: --source wayback (the Internet Archive's copies, under its own "
-                     "limits), or skip crawling and import a comment dump (e.g. DPC-Captions JSON) with "
-                     "`aesthetic-build-splits %s --comments DUMP`", self.dataset)
+        if eta > 86400:
+            other = [f"--source {kind} (the Internet Archive's copies, under its own limits)"
+                     for kind in self.o.site.sources if kind == "wayback" and kind != self.o.source.name]
+            log.info("alternatives: %sskip crawling and import a comment dump (e.g. DPC-Captions JSON) with "
+                     "`aesthetic-build-splits %s --comments DUMP`", "".join(f"{o}, or " for o in other), self.dataset)
 
     async def _run_workers(self) -> None:
         queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=4 * max(1, self.o.politeness.concurrency))

@@ -127,3 +127,36 @@ def test_one_crawler_per_output_folder(tmp_path) -> None:
             DirLock(tmp_path).__enter__()
     with DirLock(tmp_path):  # released
         pass
+
+
+def test_plan_for_a_long_crawl_names_the_alternatives(tmp_path, caplog) -> None:
+    """A Crawl-delay of 60 s over many ids: the plan says months and suggests Wayback or a dump."""
+    import asyncio
+    import logging
+
+    from aesthetic.crawler.engine import CrawlOptions, Crawler
+    from aesthetic.crawler.politeness import PolitenessConfig
+    from aesthetic.crawler.sites import SITES
+    from aesthetic.crawler.sources import make_source
+
+    with running_app(make_app([], SiteConfig(crawl_delay=60))) as base:
+        site = SITES["ava"]
+        crawler = Crawler(CrawlOptions(site=site, source=make_source("live", site, base), out=tmp_path / "out",
+                                       secret=b"s" * 32, contact="me@example.org", politeness=PolitenessConfig()))
+        crawler.add_ids(range(1, 25_554))
+
+        async def plan_only() -> None:
+            from aesthetic.crawler.fetch import Fetcher
+            from aesthetic.crawler.politeness import Politeness
+
+            async with Fetcher(crawler.o.source.allow, contact="me@example.org") as fetcher:
+                crawler.politeness = Politeness(crawler.o.politeness, fetcher)
+                with caplog.at_level(logging.INFO):
+                    await crawler._plan()
+
+        asyncio.run(plan_only())
+        crawler.ledger.close()
+        crawler._lock.__exit__()
+    text = caplog.text
+    assert "25,553 pages at 1 per 60 s ≈ 18 days" in text
+    assert "--source wayback" in text and "aesthetic-build-splits ava --comments" in text

@@ -92,3 +92,33 @@ def test_bad_source_choices_are_user_errors() -> None:
         make_source("live", SITES["photonet"], None)
     with pytest.raises(UserError, match="base-url"):
         make_source("live", SITES["ava"], "file:///etc/passwd")
+
+
+def _photonet_page(photo_id: int) -> bytes:
+    return f"""<html><head><meta charset="utf-8"><title>photo</title></head><body>
+<div id="crumbs"><a href="/">photo.net</a></div>
+<div class="photo"><img src="http://gallery.photo.net/photo/{photo_id}-md.jpg"></div>
+<p>4.50/7 average, <a href="/photodb/ratings-breakdown?photo_id={photo_id}">12</a> ratings</p>
+<div class="comments"><div class="comment" id="comment-{photo_id}1">
+<div class="comment-author"><a href="/photodb/member-photos?user_id=3">Someone</a></div>
+<div class="comment-date">2004-05-07 10:15:00</div>
+<div class="comment-text">Good framing of photo {photo_id}.</div></div></div>
+</body></html>""".encode()
+
+
+def test_photonet_crawls_from_the_archive_without_a_contact(tmp_path, capsys) -> None:
+    from aesthetic.crawler.cli import main
+    from demo.site import FakeCapture
+
+    captures = {f"http://photo.net/photodb/photo?photo_id={i}": [FakeCapture("20050101000000", _photonet_page(i))]
+                for i in (11, 12)}
+    ids = tmp_path / "ids.txt"
+    ids.write_text("11\n12\n13\n")
+    with running_app(make_archive_app(captures)) as base:
+        code = main(["photonet", "--ids", str(ids), "--out", str(tmp_path / "out"), "--base-url", base,
+                     "--min-delay", "0"])
+    assert code == 0, capsys.readouterr().err
+    table = pq.read_table(tmp_path / "out" / "comments")
+    assert sorted(table.column("image_id").to_pylist()) == [11, 12]
+    assert table.column("text").to_pylist()[0].startswith("Good framing of photo")
+    assert set(table.column("dataset").to_pylist()) == {"photonet"}
