@@ -38,8 +38,8 @@ _URL = re.compile(r"^https?://[^\s<>]+$")
 EPILOG = (
     "Output folder: ledger.sqlite (one row per item: pending/done/missing/failed/blocked), raw/*.warc.gz (every "
     "response), comments/part-*.parquet (one row per comment; authors only as keyed hashes), images/<id>.jpg "
-    "(--images). Kill it at any time and run the same command again: it resumes, losing at most the pages in "
-    "flight. Exit status: 0 all items done or missing, 1 some failed/blocked or the crawl stopped, 2 bad usage."
+    "(--images). Kill it at any time and run the same command again: it resumes; nothing committed is lost and at "
+    "most the last uncommitted batch (--commit-every, --commit-seconds) is fetched again. Exit status: 0 all items done or missing, 1 some failed/blocked or the crawl stopped, 2 bad usage."
 )
 
 

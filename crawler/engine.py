@@ -383,7 +383,7 @@ class Crawler:
 
     async def _image_backlog(self) -> None:
         """Done items (from earlier runs) whose photo is not stored yet."""
-        for item_id, image_url in list(self.ledger.iter_image_todo(self.dataset)):
+        for item_id, image_url in self.ledger.iter_image_todo(self.dataset):
             row = self.ledger.get(self.dataset, item_id)
             located = Located("", row.url or "", row.capture_timestamp) if row else Located("", "", None)
             await self._fetch_image(item_id, self.o.source.image_fetch_url(image_url, located))

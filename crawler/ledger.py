@@ -118,12 +118,14 @@ class Ledger:
         return self.db.total_changes - before
 
     def reset_failed(self, dataset: str) -> int:
-        """--retry-failed: failed and blocked items become pending again with a fresh attempt count."""
+        """--retry-failed: failed and blocked items become pending again with a fresh attempt count,
+        and photos that failed are tried again."""
         with self._tx():
             cur = self.db.execute(
                 "UPDATE items SET state='pending', attempts=0 WHERE dataset=? AND state IN ('failed','blocked')",
                 (dataset,),
             )
+            self.db.execute("UPDATE items SET image_state=NULL WHERE dataset=? AND image_state='failed'", (dataset,))
         return cur.rowcount
 
     def counts(self, dataset: str | None = None) -> dict[str, int]:
@@ -153,12 +155,13 @@ class Ledger:
             last = rows[-1][0]
 
     def iter_image_todo(self, dataset: str, *, chunk: int = 1000) -> Iterator[tuple[int, str]]:
-        """Done items whose image is not stored yet (a later `--images` run fetches only those)."""
+        """Done items whose photo was never tried (a later `--images` run fetches only those;
+        failed photos wait for --retry-failed)."""
         last = -(1 << 62)
         while True:
             rows = self.db.execute(
                 "SELECT item_id, image_url FROM items WHERE dataset=? AND state='done' AND image_url IS NOT NULL "
-                "AND (image_state IS NULL OR image_state!='ok') AND item_id>? ORDER BY item_id LIMIT ?",
+                "AND image_state IS NULL AND item_id>? ORDER BY item_id LIMIT ?",
                 (dataset, last, chunk),
             ).fetchall()
             if not rows:

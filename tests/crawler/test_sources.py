@@ -39,12 +39,24 @@ def test_wayback_source_finds_captures_records_timestamp_and_fetches_images(run_
 def test_live_images_are_verified_and_a_bad_photo_is_marked_failed(run_crawl, tmp_path) -> None:
     items = fake_items(3, images=True)
     items[1] = FakeItem(items[1].image_id, items[1].comments, b"<html>not a photo</html>")
-    with running_app(make_app(items, SiteConfig())) as base:
+    app = make_app(items, SiteConfig())
+
+    def photo_requests() -> int:
+        return sum(r.path == "/images/1001.jpg" for r in app["log"])
+
+    with running_app(app) as base:
         run_crawl(base, [1000, 1001, 1002], images=True)
-    images = tmp_path / "out" / "images"
-    assert sorted(p.name for p in images.iterdir()) == ["1000.jpg", "1002.jpg"]
-    with Ledger(tmp_path / "out" / "ledger.sqlite") as ledger:
-        assert ledger.get("ava", 1001).state == "done" and ledger.get("ava", 1001).image_state == "failed"
+        images = tmp_path / "out" / "images"
+        assert sorted(p.name for p in images.iterdir()) == ["1000.jpg", "1002.jpg"]
+        with Ledger(tmp_path / "out" / "ledger.sqlite") as ledger:
+            assert ledger.get("ava", 1001).state == "done" and ledger.get("ava", 1001).image_state == "failed"
+        tried = photo_requests()
+        run_crawl(base, [1000, 1001, 1002], images=True)
+        assert photo_requests() == tried  # a failed photo waits for --retry-failed ...
+        with Ledger(tmp_path / "out" / "ledger.sqlite") as ledger:
+            ledger.reset_failed("ava")
+        run_crawl(base, [1000, 1001, 1002], images=True)
+        assert photo_requests() > tried   # ... which tries it again
 
 
 def test_images_of_an_earlier_run_are_fetched_by_a_later_images_run(run_crawl, tmp_path) -> None:
