@@ -112,7 +112,6 @@ class HostState:
     failures: int = 0                  # consecutive failed requests (backoff exponent)
     odd: int = 0                       # consecutive tiny/odd answers
     blocks: int = 0                    # block pages seen since the last normal answer
-    requests: int = 0
 
 
 class Politeness:
@@ -196,7 +195,6 @@ class Politeness:
                     break
                 await asyncio.sleep(wait)
             state.next_start = now + state.delay
-            state.requests += 1
             try:
                 response = await self.fetcher.get(url) if follow else await self.fetcher.get_once(url)
             except FetchError as exc:

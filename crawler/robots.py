@@ -6,6 +6,8 @@ had, RFC 9309 section 2.3.1:
 - 2xx: the file's rules;
 - 4xx ("unavailable"): no rules, everything allowed;
 - 5xx or no answer ("unreachable"): everything disallowed until a retry succeeds.
+  429 counts as unreachable too (as Google's crawler treats it): "too many
+  requests" is no licence to fetch everything.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class RobotsRules:
         """The rules implied by a robots.txt answer (`status` None: no answer at all)."""
         if status is not None and 200 <= status < 300:
             return cls("parsed", f"HTTP {status}", Protego.parse(body.decode("utf-8", errors="replace")))
-        if status is not None and 400 <= status < 500:
+        if status is not None and 400 <= status < 500 and status != 429:
             return cls("unavailable", f"HTTP {status}")
         return cls("unreachable", detail or (f"HTTP {status}" if status is not None else "no answer"))
 

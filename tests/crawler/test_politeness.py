@@ -181,3 +181,14 @@ def test_block_page_served_with_403_is_recognised_as_a_block(run_crawl, tmp_path
     log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(block_after=1, block_status=403), ids=[1000, 1001, 1002])
     assert result.stopped and "still blocking" in result.stopped
     assert len(page_requests(log)) == 3
+
+
+def test_robots_answer_statuses_follow_rfc_9309() -> None:
+    from aesthetic.crawler.robots import RobotsRules
+
+    url = "http://h.test/image.php?IMAGE_ID=1"
+    assert RobotsRules.from_answer(404, b"").allowed(url) and RobotsRules.from_answer(403, b"").allowed(url)
+    for status in (500, 503, 429, None):
+        assert not RobotsRules.from_answer(status, b"").allowed(url)
+    rules = RobotsRules.from_answer(200, b"User-agent: *\nDisallow: /image.php\nRequest-rate: 1/10\n")
+    assert not rules.allowed(url) and rules.delay() == 10.0
