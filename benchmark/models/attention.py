@@ -7,6 +7,8 @@ come from the mean feature through a linear layer and tanh ("Show, Attend and
 Tell"). The LSTM only runs between glimpses (T - 1 steps): a step after the
 last glimpse would feed nothing, leaving parameters without gradients, which
 DistributedDataParallel rejects. With T = 1 there is no LSTM at all.
+The LSTM is a stack of nn.LSTMCell, one per layer: it runs one step at a time
+anyway, and torch.compile traces cells but breaks its graph at nn.LSTM.
 """
 
 from __future__ import annotations
@@ -34,11 +36,16 @@ class RecurrentAttention(nn.Module):
         self.attn_score = nn.Linear(attn_hidden, 1, bias=False)         # w: to one score per location
         if glimpses > 1:
             self.init_c = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
-            self.lstm = nn.LSTM(feat_dim, lstm_hidden, num_layers=lstm_layers, batch_first=True)
+            self.cells = nn.ModuleList(nn.LSTMCell(feat_dim if i == 0 else lstm_hidden, lstm_hidden)
+                                       for i in range(lstm_layers))
 
-    def _initial_state(self, layer: nn.Linear, mean: torch.Tensor) -> torch.Tensor:
-        state = torch.tanh(layer(mean)).view(mean.shape[0], self.layers, self.hidden)
-        return state.transpose(0, 1).contiguous()   # [layers, B, hidden], as nn.LSTM wants
+    def _initial_state(self, layer: nn.Linear, mean: torch.Tensor) -> list[torch.Tensor]:
+        """One [B, hidden] state per LSTM layer."""
+        return list(torch.tanh(layer(mean)).view(mean.shape[0], self.layers, self.hidden).unbind(dim=1))
+
+    def _lstm_step(self, x: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> None:
+        for i, cell in enumerate(self.cells):
+            h[i], c[i] = cell(x if i == 0 else h[i - 1], (h[i], c[i]))
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch, _, height, width = features.shape
@@ -55,6 +62,6 @@ class RecurrentAttention(nn.Module):
             glimpses.append(glimpse)
             maps.append(weights)
             if step + 1 < self.glimpses:
-                _, (h, c) = self.lstm(glimpse.unsqueeze(1), (h, c))
+                self._lstm_step(glimpse, h, c)
         attention = torch.stack(maps, dim=1).view(batch, self.glimpses, height, width)
         return torch.cat(glimpses, dim=1), attention

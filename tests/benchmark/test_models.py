@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,16 @@ from aesthetic.core.errors import UserError
 VOCAB, TOKENS = 40, 12
 TINY = ModelConfig(trunk="mobilenet_v2", lstm_hidden=16, attn_hidden=8, mfb_k=3, mfb_o=10, text_maps=4,
                    embed_dim=6, vocab_size=VOCAB, max_tokens=TOKENS)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP's spinning
+    threads make these tests ten times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def tiny(**changes: object) -> ModelConfig:
@@ -139,8 +150,11 @@ def test_attention_follows_the_formula_step_by_step() -> None:
         a = torch.exp(e) / torch.exp(e).sum()
         x = sum(a[i] * f[i] for i in range(6))
         expected.append((a, x))
-        _, (h, c) = att.lstm(x.view(1, 1, 4), (h.view(1, 1, 5), c.view(1, 1, 5)))
-        h, c = h.view(5), c.view(5)
+        cell = att.cells[0]   # the LSTM equations, written out
+        gates = cell.weight_ih @ x + cell.bias_ih + cell.weight_hh @ h + cell.bias_hh
+        i, f_gate, g, o = gates.chunk(4)
+        c = torch.sigmoid(f_gate) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
     for t, (a, x) in enumerate(expected):
         assert torch.allclose(maps[0, t].flatten(), a, atol=1e-6)
         assert torch.allclose(glimpses[0, 4 * t: 4 * (t + 1)], x, atol=1e-6)
@@ -156,7 +170,7 @@ def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int) -> None:
     visual.sum().backward()
     assert params_without_grad(att) == []
     if glimpses > 1:
-        assert att.lstm.num_layers == layers
+        assert len(att.cells) == layers
 
 
 @torch.no_grad()
@@ -278,3 +292,15 @@ def test_rebuilding_for_a_checkpoint_reads_no_weights_file(tmp_path: Path) -> No
     model = build_model(cfg, pretrained=False)   # the checkpoint's state_dict comes next
     assert model.config.trunk_weights is None
     assert F.softmax(model(batch()[0], None).logits, dim=1).shape == (2, 10)
+
+
+@pytest.mark.slow
+def test_mracnn_traces_as_one_graph_for_torch_compile() -> None:
+    import torch._dynamo as dynamo
+
+    model = build_model(tiny(lstm_layers=2)).train()
+    try:
+        explained = dynamo.explain(model)(*batch())
+    finally:
+        dynamo.reset()
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
