@@ -71,7 +71,7 @@ class WordVectors:
                 f"({self.coverage:.1%}), {self.token_coverage:.1%} of train tokens")
 
 
-class _Lookup:
+class VectorTable:
     """word -> vector over a (words, matrix) pair, the one shape all formats are brought to."""
 
     def __init__(self, words: list[str], matrix: np.ndarray) -> None:
@@ -100,7 +100,7 @@ def _is_binary_after_header(path: Path) -> bool:
     return b"\0" in chunk
 
 
-def _read_gensim(path: Path) -> _Lookup:
+def _read_gensim(path: Path) -> VectorTable:
     from gensim.models import KeyedVectors   # gensim is slow to import; only this format needs it
 
     if path.suffix == ".gz":
@@ -119,10 +119,10 @@ def _read_gensim(path: Path) -> _Lookup:
     except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as exc:
         kind = "word2vec binary" if binary else "word2vec text" if header else "GloVe text"
         raise UserError(f"{path}: cannot read as a {kind} file ({type(exc).__name__}: {exc})") from exc
-    return _Lookup(list(vectors.index_to_key), vectors.vectors)
+    return VectorTable(list(vectors.index_to_key), vectors.vectors)
 
 
-def _read_npy_layout(folder: Path, npy: Path | None) -> _Lookup:
+def _read_npy_layout(folder: Path, npy: Path | None) -> VectorTable:
     npys = [npy] if npy is not None else sorted(folder.glob("*.npy"))
     parquets = sorted(folder.glob("*.parquet"))
     if len(npys) != 1 or len(parquets) != 1:
@@ -136,10 +136,10 @@ def _read_npy_layout(folder: Path, npy: Path | None) -> _Lookup:
     if matrix.ndim != 2 or table.num_columns != 1 or table.num_rows != matrix.shape[0]:
         raise UserError(f"{folder}: {npys[0].name} {matrix.shape} and {parquets[0].name} "
                         f"({table.num_rows} rows x {table.num_columns} columns) do not match row for row")
-    return _Lookup([str(word) for word in table.column(0).to_pylist()], matrix)
+    return VectorTable([str(word) for word in table.column(0).to_pylist()], matrix)
 
 
-def read_vectors(path: str | Path) -> _Lookup:
+def read_vectors(path: str | Path) -> VectorTable:
     """The vectors in `path`, whichever supported format it is, or a UserError."""
     path = Path(path)
     if path.is_dir():
