@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -136,11 +137,23 @@ def _check_fraction(value: float) -> None:
         raise UserError(f"--val-fraction must be in [0, 1), got {value}")
 
 
-def _read_all_comments(prepared: Prepared, options: BuildOptions) -> tuple[np.ndarray, pa.Array, int, list[InputFile]]:
-    """All comments of available images, sorted by (image, source order, page order).
+@dataclass
+class RawComments:
+    """All comments of available images, sorted by (image, source order, page order)."""
 
-    Returns (image ids, texts, number of comments dropped as not matching an available image, input files).
-    """
+    ids: np.ndarray
+    text: pa.Array | None
+    unmatched: int            # comments whose image is not in the index or not available
+    files: list[InputFile]
+
+    def pop_text(self) -> pa.Array:
+        """Hand the text over (the cleaning then holds the only reference and can free it early)."""
+        text, self.text = self.text, None
+        assert text is not None
+        return text
+
+
+def _read_all_comments(prepared: Prepared, options: BuildOptions) -> RawComments:
     sources = resolve(options.comments, options.comments_format)
     ids_parts, text_parts, rank_parts, pos_parts = [], [], [], []
     for rank, source in enumerate(progress(sources, total=len(sources), desc="reading comments", unit="source")):
@@ -150,16 +163,43 @@ def _read_all_comments(prepared: Prepared, options: BuildOptions) -> tuple[np.nd
         pos_parts.append(table["position"].to_numpy())
         text_parts.append(table["text"])
         rank_parts.append(np.full(table.num_rows, rank, dtype=np.int32))
+        del table
     ids = np.concatenate(ids_parts)
     texts = pa.chunked_array([chunk for part in text_parts for chunk in part.chunks], pa.string())
+    del text_parts
     index_ids = prepared.index.ids
-    where = np.clip(np.searchsorted(index_ids, ids), 0, max(len(index_ids) - 1, 0))
-    matched = (index_ids[where] == ids) & prepared.available[where] if len(index_ids) else np.zeros(len(ids), bool)
-    order = np.lexsort((np.concatenate(pos_parts)[matched], np.concatenate(rank_parts)[matched], ids[matched]))
-    kept = np.flatnonzero(matched)[order]
-    texts = texts.take(pa.array(kept)).combine_chunks() if len(kept) else pa.array([], pa.string())
+    matched = _contains_sorted(index_ids, ids)
+    matched[matched] = prepared.available[np.searchsorted(index_ids, ids[matched])]
+    kept = np.flatnonzero(matched)
+    kept = kept[_page_order(ids[kept], np.concatenate(rank_parts)[kept], np.concatenate(pos_parts)[kept])]
+    texts = texts.combine_chunks()  # one contiguous array: take on many chunks is far slower
+    if not (len(kept) == len(ids) and np.array_equal(kept, np.arange(len(ids)))):
+        texts = texts.take(pa.array(kept))
     files = [InputFile("comments", f) for s in sources for f in s.files]
-    return ids[kept], texts, int((~matched).sum()), files
+    return RawComments(ids[kept], texts, int((~matched).sum()), files)
+
+
+def _page_order(ids: np.ndarray, ranks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Permutation sorting comments by (image id, source order, page order); identity if already sorted."""
+    if ids.size and ids.max() < 2**40 and ranks.max() < 2**8 and 0 <= positions.min() and positions.max() < 2**16:
+        # One uint64 key sorts faster than a three-key lexsort, and is checked for order in one pass.
+        key = (ids.astype(np.uint64) << np.uint64(24)) | (ranks.astype(np.uint64) << np.uint64(16)) | positions.astype(np.uint64)
+        return np.arange(ids.size) if np.all(key[1:] >= key[:-1]) else np.argsort(key, kind="stable")
+    return np.lexsort((positions, ranks, ids))
+
+
+def _distinct_sorted(values: np.ndarray) -> int:
+    """Number of distinct values of a sorted array (the comment tables stay sorted by image id)."""
+    return int(values.size and np.count_nonzero(values[1:] != values[:-1]) + 1)
+
+
+def _contains_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """For each needle, whether the sorted `haystack` holds it."""
+    where = np.searchsorted(haystack, needles)
+    found = np.zeros(len(needles), dtype=bool)
+    inside = where < len(haystack)
+    found[inside] = haystack[where[inside]] == needles[inside]
+    return found
 
 
 def _list_array(offsets: np.ndarray, values: pa.Array) -> pa.Array:
@@ -202,17 +242,21 @@ def build(prepared: Prepared, options: BuildOptions, finish: Any = None) -> dict
     output (the Croissant file goes there), so the whole folder appears at once or not at all.
     """
     dataset = prepared.dataset
-    comment_ids, raw_texts, unmatched, comment_files = _read_all_comments(prepared, options)
-    with_any = int(np.unique(comment_ids).size)
-    cleaned = cleaning.clean(comment_ids, raw_texts, drop_score_mentions=options.drop_score_mentions,
-                             progress=progress)
+    raw = _read_all_comments(prepared, options)
+    n_raw = len(raw.ids)
+    # Hash the inputs (for provenance) in threads while the cleaning runs; hashlib releases the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hashed = [pool.submit(f.record) for f in [*prepared.inputs, *raw.files]]
+        with_any = _distinct_sorted(raw.ids)
+        cleaned = cleaning.clean(raw.ids, raw.pop_text(), drop_score_mentions=options.drop_score_mentions,
+                                 progress=progress)
+        inputs = [h.result() for h in hashed]
     labels = compute_labels(prepared.index.votes, options.threshold)
-    has_usable = np.isin(prepared.index.ids, cleaned.image_ids)
+    has_usable = _contains_sorted(cleaned.image_ids, prepared.index.ids)
     in_split = prepared.partition.codes >= 0
     no_votes = in_split & has_usable & (labels.n_votes == 0)
     final = in_split & has_usable & ~no_votes
 
-    inputs = [f.record() for f in progress([*prepared.inputs, *comment_files], desc="hashing inputs", unit="file")]
     report: dict[str, Any] = {
         "dataset": dataset,
         "tool_version": tool_version(),
@@ -224,7 +268,7 @@ def build(prepared: Prepared, options: BuildOptions, finish: Any = None) -> dict
             "in_index": int(len(prepared.index.ids)),
             "available": int(prepared.available.sum()),
             "with_any_comment": with_any,
-            "with_usable_comment": int(np.unique(cleaned.image_ids).size),
+            "with_usable_comment": _distinct_sorted(cleaned.image_ids),
         },
         "splits_before_comment_filter": prepared.partition.counts(),
         "splits": prepared.partition.counts(final),
@@ -235,8 +279,8 @@ def build(prepared: Prepared, options: BuildOptions, finish: Any = None) -> dict
         },
         "dropped_images_policy": "images with no usable comment are removed (as in the paper); images with "
                                  "zero votes have no label and are removed too, counted under no_votes",
-        "comments": {"raw": int(len(raw_texts)), "usable": int(len(cleaned.text)),
-                     "not_matching_an_available_image": unmatched},
+        "comments": {"raw": n_raw, "usable": int(len(cleaned.text)),
+                     "not_matching_an_available_image": raw.unmatched},
         "rules": [{"name": r.name, "description": r.description, "hits": r.hits} for r in cleaned.rules],
         "label_leakage": {
             "score_mentions": cleaned.score_mentions,

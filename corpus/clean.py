@@ -2,7 +2,7 @@
 
 Rules run in the order of RULES. A "transform" rule rewrites text (its hits are the
 comments it changed); a "drop" rule removes comments (its hits are the comments it
-removed). Every rule works on a whole Arrow column at once: the common path is a
+removed; it sees which comments earlier rules removed and only counts the others). Every rule works on a whole Arrow column at once: the common path is a
 pyarrow.compute kernel (RE2 regexes, Unicode normalisation in C++); Python only
 touches the few rows a cheap vectorised test has picked out (comments that contain
 HTML or a quote, one-word candidates for the tokenizer). That keeps three million
@@ -20,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aesthetic.corpus.bytescan import byte_ranges, rows_with_bytes, rows_with_double_space, rows_with_edge_space, rows_with_substring
 from aesthetic.corpus.tokenize import tokenize
 
 RULE_SET_VERSION = "1"
@@ -30,10 +32,14 @@ RULE_SET_VERSION = "1"
 
 @dataclass(frozen=True)
 class Rule:
+    """A cleaning rule. A transform also has `candidates(text) -> bool array`, a cheap scan that is
+    true for every row the transform could change, so the transforms run on those rows only."""
+
     name: str
     description: str
     kind: str  # "transform" | "drop"
     fn: Callable
+    candidates: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -46,14 +52,31 @@ class RuleHits:
 RULES: list[Rule] = []
 
 
-def rule(name: str, description: str, kind: str) -> Callable[[Callable], Callable]:
-    """Register a rule; the order of registration is the order of application."""
+def rule(name: str, description: str, kind: str, candidates: Callable | None = None) -> Callable[[Callable], Callable]:
+    """Register a rule; the order of registration is the order of application (transforms first)."""
 
     def register(fn: Callable) -> Callable:
-        RULES.append(Rule(name, description, kind, fn))
+        RULES.append(Rule(name, description, kind, fn, candidates))
         return fn
 
     return register
+
+
+def _contains_any(text: pa.Array, needles: tuple[bytes, ...]) -> np.ndarray:
+    """Rows containing any of the literal `needles`."""
+    found = np.zeros(len(text), dtype=bool)
+    for needle in needles:
+        found |= rows_with_substring(text, needle)
+    return found
+
+
+_NON_ASCII = byte_ranges(non_ascii=True)
+_HTML_BYTES = byte_ranges(b"<&")
+_ODD_SPACE = byte_ranges(b"\t\n\v\f\r", non_ascii=True)  # non-ASCII: the Unicode spaces
+
+
+def _non_ascii(text: pa.Array) -> np.ndarray:
+    return rows_with_bytes(text, _NON_ASCII)
 
 
 def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tuple[pa.Array, np.ndarray]:
@@ -69,7 +92,7 @@ def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tu
 
 
 # -- quotes ----------------------------------------------------------------------------------
-_HAS_QUOTE = "originally posted by"
+_QUOTE_NEEDLES = (b"riginally", b"RIGINALLY")
 # DPChallenge wraps a quoted comment in its own <table>: the header, <hr/>, then <i>quoted</i>.
 _HTML_QUOTE_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).)*?Originally\s+posted\s+by.*?</table>", re.S | re.I)
 _HTML_QUOTE_BARE = re.compile(
@@ -86,11 +109,15 @@ def remove_quote(text: str) -> str:
     return _TEXT_QUOTE.sub("\n", text)
 
 
+def _quote_candidates(text: pa.Array) -> np.ndarray:
+    return _contains_any(text, _QUOTE_NEEDLES)
+
+
 @rule("quotes", "Remove quotes of other comments: DPChallenge's 'Originally posted by X:' header with the "
       "quoted text (HTML quote block, or in plain text the header and the following line; without a line "
-      "break everything from the header on).", "transform")
+      "break everything from the header on).", "transform", _quote_candidates)
 def _quotes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    return _patch(text, pc.match_substring(text, _HAS_QUOTE, ignore_case=True), remove_quote)
+    return _patch(text, pa.array(_quote_candidates(text)), remove_quote)
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -104,13 +131,17 @@ def html_to_text(text: str) -> str:
 
 
 @rule("html", "Turn HTML into text: line-break and block tags become line breaks, other tags are removed, "
-      "entities (&amp; &#39; ...) are decoded.", "transform")
+      "entities (&amp; &#39; ...) are decoded.", "transform", lambda text: rows_with_bytes(text, _HTML_BYTES))
 def _html(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    return _patch(text, pc.match_substring_regex(text, _HTML_CANDIDATE), html_to_text)
+    candidates = np.zeros(len(text), dtype=bool)
+    rows = np.flatnonzero(rows_with_bytes(text, _HTML_BYTES))
+    candidates[rows] = np.asarray(pc.match_substring_regex(text.take(pa.array(rows)), _HTML_CANDIDATE), dtype=bool)
+    return _patch(text, pa.array(candidates), html_to_text)
 
 
 # -- Unicode and whitespace ------------------------------------------------------------------
-@rule("nfc", "Normalise Unicode to NFC (composed characters), so equal-looking comments are equal.", "transform")
+@rule("nfc", "Normalise Unicode to NFC (composed characters), so equal-looking comments are equal.", "transform",
+      _non_ascii)
 def _nfc(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     mask = pc.invert(pc.string_is_ascii(text))
     hits = np.zeros(len(text), dtype=bool)
@@ -125,22 +156,33 @@ def _nfc(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 _WHITESPACE = r"[\s\p{Z}\x{85}]+"
 
 
+def _whitespace_candidates(text: pa.Array) -> np.ndarray:
+    """Two spaces, a space at an end, an ASCII control space, or any non-ASCII (Unicode spaces)."""
+    return rows_with_bytes(text, _ODD_SPACE) | rows_with_double_space(text) | rows_with_edge_space(text)
+
+
 @rule("whitespace", "Collapse every run of whitespace (line breaks, tabs, Unicode spaces) to one space and "
-      "trim both ends.", "transform")
+      "trim both ends.", "transform", _whitespace_candidates)
 def _whitespace(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    new = pc.utf8_trim(pc.replace_substring_regex(text, _WHITESPACE, " "), " ")
-    return new, np.asarray(pc.not_equal(new, text))
+    mask = pa.array(_whitespace_candidates(text))
+    hits = np.zeros(len(text), dtype=bool)
+    if not pc.any(mask).as_py():
+        return text, hits
+    subset = text.filter(mask)
+    new = pc.utf8_trim(pc.replace_substring_regex(subset, _WHITESPACE, " "), " ")
+    hits[np.flatnonzero(np.asarray(mask))] = np.asarray(pc.not_equal(new, subset))
+    return pc.replace_with_mask(text, mask, new), hits
 
 
 # -- drops -----------------------------------------------------------------------------------
 @rule("empty", "Drop comments left empty.", "drop")
-def _empty(text: pa.Array, image_ids: np.ndarray) -> np.ndarray:
-    return np.asarray(pc.equal(pc.binary_length(text), 0))
+def _empty(text: pa.Array, image_ids: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    return alive & np.asarray(pc.equal(pc.binary_length(text), 0))
 
 
 @rule("no-letters", "Drop comments with no letter at all: only digits and punctuation (`7`, `6/10`, `!!!`).", "drop")
-def _no_letters(text: pa.Array, image_ids: np.ndarray) -> np.ndarray:
-    return ~np.asarray(pc.match_substring_regex(text, r"\pL"))
+def _no_letters(text: pa.Array, image_ids: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    return alive & ~np.asarray(pc.match_substring_regex(text, r"\pL"))
 
 
 def word_tokens(text: str) -> int:
@@ -150,25 +192,37 @@ def word_tokens(text: str) -> int:
 
 @rule("too-few-words", "Drop 'useless' comments with fewer than two word tokens (tokens with a letter, by "
       "aesthetic.corpus.tokenize), e.g. `nice!`, `wow`, `7/10 great`.", "drop")
-def _too_few_words(text: pa.Array, image_ids: np.ndarray) -> np.ndarray:
-    # No token spans a space and every space-separated chunk with a letter yields a token
-    # with a letter, so >= 2 such chunks means >= 2 word tokens; only 1-chunk rows need the tokenizer.
-    chunks = np.asarray(pc.count_substring_regex(text, r"[^ ]*\pL[^ ]*"))
-    drop = chunks < 2
-    unsure = np.flatnonzero(chunks == 1)
-    if unsure.size:
-        drop[unsure] = [word_tokens(t) < 2 for t in text.take(pa.array(unsure)).to_pylist()]
+def _too_few_words(text: pa.Array, image_ids: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    # No token spans a space, and every space-separated chunk with a letter yields a token with a
+    # letter: two letters with a space between them mean >= 2 word tokens. Of the rest, a single
+    # unbroken run of letters is exactly one word token; only rows like `wow...great` or `didn't`
+    # (one chunk, several letter runs) need the tokenizer.
+    drop = alive & ~np.asarray(pc.match_substring_regex(text, r"\pL.* .*\pL"))
+    rest = np.flatnonzero(drop)
+    if rest.size:
+        subset = text.take(pa.array(rest))
+        runs = np.asarray(pc.count_substring_regex(subset, r"\pL+"))
+        unsure = np.flatnonzero(runs > 1)
+        if unsure.size:
+            keep = [word_tokens(t) >= 2 for t in subset.take(pa.array(unsure)).to_pylist()]
+            drop[rest[unsure[np.asarray(keep, dtype=bool)]]] = False
     return drop
 
 
 @rule("duplicate", "Drop exact duplicates of an earlier comment of the same image (after the rules above); "
       "the first in page order is kept.", "drop")
-def _duplicate(text: pa.Array, image_ids: np.ndarray) -> np.ndarray:
-    codes = np.asarray(pc.dictionary_encode(text).indices, dtype=np.int64)
-    key = image_ids.astype(np.int64) * np.int64(len(text) + 1) + codes
-    _, first = np.unique(key, return_index=True)
-    drop = np.ones(len(text), dtype=bool)
-    drop[first] = False
+def _duplicate(text: pa.Array, image_ids: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    drop = np.zeros(len(text), dtype=bool)
+    live = np.flatnonzero(alive)
+    if not live.size:
+        return drop
+    # Only comments sharing (image, byte length) with another can be equal; compare just those.
+    lengths = np.asarray(pc.binary_length(text), dtype=np.int64)[live]
+    same = pd.Series(image_ids[live] * (int(lengths.max()) + 1) + lengths).duplicated(keep=False).to_numpy()
+    rows = live[same]
+    if rows.size:
+        codes = np.asarray(pc.dictionary_encode(text.take(pa.array(rows))).indices, dtype=np.int64)
+        drop[rows] = pd.Series(image_ids[rows] * (rows.size + 1) + codes).duplicated(keep="first").to_numpy()
     return drop
 
 
@@ -186,8 +240,14 @@ SCORE_MENTION_DESCRIPTION = (
 )
 
 
+_DIGITS = ((ord("0"), ord("9")),)
+
+
 def score_mentions(text: pa.Array) -> np.ndarray:
-    return np.asarray(pc.match_substring_regex(text, SCORE_MENTION))
+    flagged = np.zeros(len(text), dtype=bool)
+    rows = np.flatnonzero(rows_with_bytes(text, _DIGITS))  # every pattern needs a digit
+    flagged[rows] = np.asarray(pc.match_substring_regex(text.take(pa.array(rows)), SCORE_MENTION), dtype=bool)
+    return flagged
 
 
 @dataclass
@@ -203,21 +263,32 @@ def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
           progress: Callable = lambda items, **_: items) -> Cleaned:
     """Run every rule in order over comments sorted by (image, page order)."""
     hits: list[RuleHits] = []
+    transforms = [r for r in RULES if r.kind == "transform"]
+    drops = [r for r in RULES if r.kind == "drop"]
+    assert RULES == transforms + drops, "transform rules must come before drop rules"
+    # A row no transform could change stays as it is through all of them: run them on the rest only.
+    dirty = np.zeros(len(text), dtype=bool)
+    for r in transforms:
+        dirty |= r.candidates(text)
+    subset = text.filter(pa.array(dirty))
+    alive = np.ones(len(text), dtype=bool)
     for r in progress(RULES, total=len(RULES), desc="cleaning rules", unit="rule"):
         if r.kind == "transform":
-            text, changed = r.fn(text)
+            subset, changed = r.fn(subset)
             hits.append(RuleHits(r.name, r.description, int(changed.sum())))
-        else:
-            drop = r.fn(text, image_ids)
-            hits.append(RuleHits(r.name, r.description, int(drop.sum())))
-            keep = ~drop
-            text, image_ids = text.filter(pa.array(keep)), image_ids[keep]
-    flagged = score_mentions(text)
-    n_flagged, n_images = int(flagged.sum()), int(np.unique(image_ids[flagged]).size)
+            continue
+        if subset is not None:
+            text, subset = pc.replace_with_mask(text, pa.array(dirty), subset) if dirty.any() else text, None
+        # Drop rules mark rows in `alive` instead of copying the column after each rule.
+        drop = r.fn(text, image_ids, alive)
+        hits.append(RuleHits(r.name, r.description, int(drop.sum())))
+        alive &= ~drop
+    flagged = alive & score_mentions(text)
+    n_flagged, n_images = int(flagged.sum()), len(set(image_ids[flagged].tolist()))
     if drop_score_mentions:
         hits.append(RuleHits("score-mentions", SCORE_MENTION_DESCRIPTION, n_flagged))
-        text, image_ids = text.filter(pa.array(~flagged)), image_ids[~flagged]
-    return Cleaned(image_ids, text, hits, n_flagged, n_images)
+        alive &= ~flagged
+    return Cleaned(image_ids[alive], text.filter(pa.array(alive)), hits, n_flagged, n_images)
 
 
 def rule_set() -> list[dict[str, str]]:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from aesthetic.core.errors import UserError, located
 from aesthetic.core.schemas import COMMENTS_REQUIRED
-from aesthetic.corpus.textfiles import read_bytes
+from aesthetic.corpus.textfiles import read_bytes, read_head
 
 COMMENT_COLUMNS = pa.schema([("image_id", pa.int64()), ("position", pa.int32()), ("text", pa.string())])
 _ID_SUFFIX = r"(?i)\.jpe?g$"
@@ -140,27 +140,55 @@ def read_dpc_json(source: CommentSource, dataset: str) -> pa.Table:
     return _table(ids, pa.array(positions, pa.int32()), pa.array(texts, pa.string()))
 
 
+def _lines(path: Path) -> pa.Array:
+    """The non-empty lines of a text file as an Arrow string array, split by pyarrow's C++ reader.
+
+    The unit separator (0x1f) as delimiter makes each line one field; a file that contains it, or
+    is not UTF-8, goes through Python instead (invalid bytes replaced).
+    """
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=["line"], block_size=1 << 24),
+                               parse_options=pacsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False),
+                               convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()},
+                                                                    strings_can_be_null=False))
+        return table["line"]
+    except pa.ArrowInvalid:
+        return pa.array(read_bytes(path, "comments").decode("utf-8", errors="replace").splitlines(), pa.string())
+
+
+def _line_number(path: Path, row: int) -> int:
+    """1-based line number of the row-th non-empty line (for error messages only)."""
+    text = read_bytes(path, "comments").decode("utf-8", errors="replace")
+    nonempty = [no for no, line in enumerate(text.splitlines(), start=1) if line]
+    return nonempty[row]
+
+
 @reader("ava-captions")
 def read_ava_captions(source: CommentSource, dataset: str) -> pa.Table:
-    raw = read_bytes(source.path, "comments").decode("utf-8", errors="replace")
-    lines = pa.array(raw.splitlines(), pa.string())
-    lines = lines.filter(pc.invert(pc.match_substring_regex(lines, r"^\s*$")))
+    read_head(source.path, "comments")
+    lines = _lines(source.path)
     fields = pc.split_pattern(lines, "#")
     heads = pc.list_element(fields, 0)
     ok = pc.match_substring_regex(heads, r"^\s*[0-9]{1,18}(?i:\.jpe?g)?\s*$")
     if not pc.all(ok).as_py():
-        row = int(np.argmin(np.asarray(ok)))
-        raise UserError(f"{source.path}: line {row + 1} (non-blank) must start with `<image id>#`, got {lines[row].as_py()[:80]!r}")
+        blank = pc.match_substring_regex(lines, r"^\s*$")
+        bad = np.flatnonzero(~np.asarray(ok) & ~np.asarray(blank))
+        if bad.size:
+            row = int(bad[0])
+            raise located(source.path, _line_number(source.path, row),
+                          f"an AVA-Captions line must start with `<image id>#`, got {lines[row].as_py()[:80]!r}")
+        keep = pc.invert(blank)  # lines of nothing but spaces: no image, no comment
+        lines, fields, heads = lines.filter(keep), fields.filter(keep), heads.filter(keep)
+    del lines  # free each big intermediate as soon as it is used: fresh memory is what costs most here
     ids = _ids(heads, source.path, 1).to_numpy()
     lengths = pc.list_value_length(fields).to_numpy() - 1
     flat = pc.list_flatten(fields)
+    del fields
     is_comment = np.ones(len(flat), dtype=bool)
-    firsts = np.r_[0, np.cumsum(lengths + 1)[:-1]]
-    is_comment[firsts] = False
+    is_comment[np.r_[0, np.cumsum(lengths + 1)[:-1]]] = False
     texts = flat.filter(pa.array(is_comment))
-    image_ids = np.repeat(ids, lengths)
     positions = (np.arange(len(texts)) - np.repeat(np.cumsum(lengths) - lengths, lengths)).astype(np.int32)
-    return _table(pa.array(image_ids), pa.array(positions), texts)
+    return _table(pa.array(np.repeat(ids, lengths)), pa.array(positions), texts)
 
 
 def _tabular(source: CommentSource, table: pa.Table, fmt: str, first_line: int) -> pa.Table:
@@ -175,7 +203,7 @@ def _tabular(source: CommentSource, table: pa.Table, fmt: str, first_line: int) 
 
 @reader("csv")
 def read_csv(source: CommentSource, dataset: str) -> pa.Table:
-    read_bytes(source.path, "comments")
+    read_head(source.path, "comments")
     try:
         table = pacsv.read_csv(source.path, convert_options=pacsv.ConvertOptions(
             column_types={"text": pa.string(), "image_id": pa.string()}),
@@ -187,7 +215,7 @@ def read_csv(source: CommentSource, dataset: str) -> pa.Table:
 
 @reader("jsonl")
 def read_jsonl(source: CommentSource, dataset: str) -> pa.Table:
-    read_bytes(source.path, "comments")
+    read_head(source.path, "comments")
     try:
         table = pajson.read_json(source.path)
     except pa.ArrowInvalid as err:
@@ -208,8 +236,7 @@ def detect_format(path: Path) -> str:
         raise UserError(f"{path}: a comments folder must be a crawl output (comments/*.parquet); none found")
     if path.suffix == ".parquet":
         return "crawl"
-    data = read_bytes(path, "comments")
-    head = data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff")
+    head = read_head(path, "comments").decode("utf-8", errors="replace").lstrip("\ufeff")
     first = next((line for line in head.splitlines() if line.strip()), "")
     if first.lstrip().startswith("{"):
         try:

@@ -2,7 +2,7 @@
 
 Two sources of truth: an official or published list (AVA's generic_test.jpgl, a
 Photo.net split file), or, when there is none, a hash of the image id. Hashing
-(blake2b of "<dataset>:<purpose>:<id>") rather than a seeded shuffle means an
+(the image id mixed with a blake2b key of "<dataset>:<purpose>", see `unit_hash`) rather than a seeded shuffle means an
 image's split never depends on which other images are present: adding comments
 or images later never moves an image from train to test.
 """
@@ -34,12 +34,18 @@ class Partition:
 
 
 def unit_hash(ids: np.ndarray, salt: str) -> np.ndarray:
-    """A uniform number in [0, 1) per id, the same for the same (salt, id) on every machine."""
-    out = np.empty(len(ids), dtype=np.float64)
-    for i, image_id in enumerate(ids.tolist()):
-        digest = hashlib.blake2b(f"{salt}:{image_id}".encode(), digest_size=8).digest()
-        out[i] = int.from_bytes(digest, "big") / 2.0**64
-    return out
+    """A uniform number in [0, 1) per id, the same for the same (salt, id) on every machine.
+
+    The salt is hashed once with blake2b; each id is then mixed with it by the splitmix64
+    finaliser in numpy (wrapping uint64 arithmetic), which is vectorised and platform-independent.
+    """
+    key = np.uint64(int.from_bytes(hashlib.blake2b(salt.encode(), digest_size=8).digest(), "big"))
+    x = ids.astype(np.uint64) ^ key
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def carve_val(ids: np.ndarray, codes: np.ndarray, fraction: float, dataset: str) -> np.ndarray:
@@ -64,7 +70,7 @@ def official_test_partition(ids: np.ndarray, available: np.ndarray, test_ids: np
         codes,
         "official-list",
         f"test = the ids of {list_name} that are available; train = every other available id; "
-        f"val = the train ids whose blake2b hash of '{dataset}:val:<id>' falls below {val_fraction}",
+        f"val = the train ids whose hash (splitmix64 of the id keyed by blake2b('{dataset}:val')) falls below {val_fraction}",
     )
 
 
@@ -89,4 +95,4 @@ def hash_partition(ids: np.ndarray, available: np.ndarray, proportions: dict[str
     codes[~available] = -1
     ratio = " : ".join(f"{proportions[s]:,}" for s in SPLIT_NAMES)
     return Partition(codes, "hash", f"no split file: deterministic split in the proportions train : val : test = {ratio} "
-                     f"by the blake2b hash of '{dataset}:split:<id>'")
+                     f"by a hash of the id (splitmix64 keyed by blake2b('{dataset}:split'))")

@@ -27,20 +27,40 @@ class Column:
     nonneg: bool = True
 
 
-def read_bytes(path: Path, role: str) -> bytes:
-    """The whole file, or a UserError saying why it cannot be read (missing, a folder, empty...)."""
-    path = Path(path)
+def _check_file(path: Path, role: str) -> None:
     if not path.exists():
         raise UserError(f"{path}: {role} file not found")
     if path.is_dir():
         raise UserError(f"{path}: {role} must be a file, not a folder")
+
+
+def read_bytes(path: Path, role: str) -> bytes:
+    """The whole file, or a UserError saying why it cannot be read (missing, a folder, empty...)."""
+    path = Path(path)
+    _check_file(path, role)
     try:
         data = path.read_bytes()
     except OSError as err:
         raise UserError(f"{path}: cannot read {role} file: {err.strerror or err}") from err
-    if not data.strip():
+    if not data or data.isspace():
         raise UserError(f"{path}: {role} file is empty")
     return data
+
+
+def read_head(path: Path, role: str, size: int = 65536) -> bytes:
+    """The first `size` bytes of a non-empty readable file, without reading a big file whole."""
+    path = Path(path)
+    _check_file(path, role)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(size)
+            while head.isspace() and (more := fh.read(size)):
+                head = more
+    except OSError as err:
+        raise UserError(f"{path}: cannot read {role} file: {err.strerror or err}") from err
+    if not head or head.isspace():
+        raise UserError(f"{path}: {role} file is empty")
+    return head
 
 
 def _lines(data: bytes) -> list[tuple[int, list[str]]]:

@@ -65,15 +65,15 @@ def test_real_dpc_captions_file(dpc_json: Path) -> None:
 
 def test_ava_captions(tmp_path: Path) -> None:
     path = tmp_path / "captions.txt"
-    path.write_text("5#first on five#second on five\n\n7#only on seven\n")
+    path.write_text("5#first on five#second on five\n\n  \n7#only on seven\n")
     assert detect_format(path) == "ava-captions"
     assert _rows(path) == EXPECTED
 
 
 def test_ava_captions_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "captions.txt"
-    path.write_text("5#fine\nabc#broken\n")
-    with pytest.raises(UserError, match=r"line 2 .*must start with `<image id>#`"):
+    path.write_text("5#fine\n\n   \nabc#broken\n")
+    with pytest.raises(UserError, match=r"captions.txt:4: an AVA-Captions line must start with `<image id>#`"):
         _rows(path, "ava-captions")
 
 
