@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -31,7 +32,7 @@ from aesthetic.core.schemas import SPLITS, split_schema
 from aesthetic.corpus import clean as cleaning
 from aesthetic.corpus.ava_index import read_ava_dir, read_id_list
 from aesthetic.corpus.comment_sources import read_comments, resolve
-from aesthetic.corpus.labels import RatedImages, compute_labels
+from aesthetic.corpus.labels import Labels, RatedImages, compute_labels
 from aesthetic.corpus.photonet_ratings import read_photonet_ratings, read_split_file
 from aesthetic.corpus.splits import (PHOTONET_PROPORTIONS, SPLIT_CODES, Partition, hash_partition,
                                      official_test_partition, split_file_partition)
@@ -207,7 +208,7 @@ def _list_array(offsets: np.ndarray, values: pa.Array) -> pa.Array:
 
 
 def _image_table(prepared: Prepared, codes: np.ndarray, comment_ids: np.ndarray, texts: pa.Array,
-                 labels: Any, schema: pa.Schema) -> pa.Table:
+                 labels: Labels, schema: pa.Schema) -> pa.Table:
     """One row per index image in the split schema (rows are filtered per split afterwards)."""
     index = prepared.index
     n, k = index.votes.shape
@@ -235,7 +236,8 @@ def _image_table(prepared: Prepared, codes: np.ndarray, comment_ids: np.ndarray,
     return pa.table([columns[f.name] for f in schema], schema=schema)
 
 
-def build(prepared: Prepared, options: BuildOptions, finish: Any = None) -> dict[str, Any]:
+def build(prepared: Prepared, options: BuildOptions,
+          finish: Callable[[Path, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Write `<out>/<dataset>/{train,val,test}.parquet` and `build_report.json`; return the report.
 
     `finish(staging_dir, report)` runs inside the staged folder before it replaces the old

@@ -32,8 +32,12 @@ RULE_SET_VERSION = "1"
 
 @dataclass(frozen=True)
 class Rule:
-    """A cleaning rule. A transform also has `candidates(text) -> bool array`, a cheap scan that is
-    true for every row the transform could change, so the transforms run on those rows only."""
+    """A cleaning rule.
+
+    transform: `fn(text) -> (new text, changed rows)`, plus `candidates(text) -> bool array`, a cheap
+    scan true for every row the transform could change, so the transforms run on those rows only.
+    drop: `fn(text, image_ids, alive) -> rows to drop`, only among the `alive` ones (not yet dropped).
+    """
 
     name: str
     description: str

@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     photonet.add_argument("--ratings", type=Path, required=True, metavar="FILE",
                           help=f"ratings file, one line per photo; accepted layouts: {LAYOUTS_HELP}")
     photonet.add_argument("--split-file", type=Path, metavar="FILE",
-                          help="published partition, `<photo_id> <train|val|test>` per line; photos it does not "
-                               "list are left out")
+                          help="published partition, `<photo_id> <train|val|test>` per line; every id it lists must "
+                               "be in the ratings file; photos it does not list are left out")
     _common(photonet)
     return parser
 
