@@ -96,7 +96,9 @@ def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tu
 
 
 # -- quotes ----------------------------------------------------------------------------------
-_QUOTE_NEEDLES = (b"riginally", b"RIGINALLY")
+# The site writes the header itself, as "Originally posted by"; "riginally" also finds a lower-cased
+# dump or odd spacing. One literal keeps the scan of the whole column to a single fast pass.
+_QUOTE_NEEDLES = (b"riginally",)
 # DPChallenge wraps a quoted comment in its own <table>: the header, <hr/>, then <i>quoted</i>.
 _HTML_QUOTE_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).)*?Originally\s+posted\s+by.*?</table>", re.S | re.I)
 _HTML_QUOTE_BARE = re.compile(
