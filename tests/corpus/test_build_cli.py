@@ -253,3 +253,38 @@ def test_build_killed_mid_write_leaves_previous_output(tmp_path: Path) -> None:
     assert main(args) == 0  # the next build cleans up what the killed one left
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["photonet"]
     assert _files(tmp_path / "out" / "photonet") == before
+
+
+def _tiny_ava(folder: Path) -> Path:
+    (folder / "aesthetics_image_lists").mkdir(parents=True)
+    (folder / "aesthetics_image_lists" / "generic_test.jpgl").write_text("12\n")
+    (folder / "AVA.txt").write_text("1 10 1 2 3 4 5 6 7 8 9 10 1 0 3\n2 11 0 0 0 0 0 0 0 0 0 0 1 2 3\n"
+                                    "3 12 0 0 0 0 9 0 0 0 0 1 0 0 4\n")
+    return folder
+
+
+def test_zero_vote_images_are_dropped_and_counted(tmp_path: Path) -> None:
+    ava = _tiny_ava(tmp_path / "ava")
+    comments = tmp_path / "c.txt"
+    comments.write_text("10#good light here#nice!\n11#lovely tones indeed\n12#sharp and clean\n")
+    assert main(["ava", "--ava-dir", str(ava), "--comments", str(comments), "--out", str(tmp_path / "out"),
+                 "--val-fraction", "0", "--quiet"]) == 0
+    report = json.loads((tmp_path / "out" / "ava" / "build_report.json").read_text())
+    assert report["dropped_images"]["no_votes"] == 1
+    assert report["splits"] == {"train": 1, "val": 0, "test": 1}
+    tables = _read(tmp_path / "out" / "ava")
+    assert tables["train"]["comments"] == [["good light here"]] and tables["train"]["semantic_tags"] == [[1]]
+    assert tables["test"]["image_id"] == [12] and tables["test"]["semantic_tags"] == [[]]
+
+
+def test_several_sources_keep_source_then_page_order(tmp_path: Path) -> None:
+    ava = _tiny_ava(tmp_path / "ava")
+    dump = tmp_path / "dpc.json"
+    dump.write_text(json.dumps({"10.jpg": ["second source first", "shared words here"]}))
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text('{"image_id": 10, "position": 1, "text": "first source later"}\n'
+                     '{"image_id": 10, "position": 0, "text": "shared words here"}\n')
+    assert main(["ava", "--ava-dir", str(ava), "--comments", str(jsonl), str(dump), "--out", str(tmp_path / "out"),
+                 "--val-fraction", "0", "--quiet"]) == 0
+    assert _read(tmp_path / "out" / "ava")["train"]["comments"] == [
+        ["shared words here", "first source later", "second source first"]]
