@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aesthetic.benchmark import data as data_mod
+from aesthetic.benchmark.models import MODELS
 from aesthetic.core.cli import run
 from aesthetic.core.log import setup_logging
 
@@ -51,13 +52,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Train and evaluate aesthetic-prediction models (MRACNN and baselines) on a corpus.",
+        prog=PROG,
+        description="Train and evaluate aesthetic-prediction models (MRACNN and baselines) on a corpus.\n"
+                    "Each command's options: aesthetic-benchmark train --help, aesthetic-benchmark evaluate --help.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate}")
     train = sub.add_parser("train", help="train a model (the default command)", epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("--model", required=True, help="mracnn, vision, text or fusion")
+    train.add_argument("--model", required=True, choices=sorted(MODELS),
+                       help="; ".join(f"{name}: {spec.summary}" for name, spec in sorted(MODELS.items())))
     train.add_argument("--out", required=True, help="run folder: config.json, metrics.json, predictions.parquet, checkpoints/, plots/")
     _common(train)
     model = train.add_argument_group("model")

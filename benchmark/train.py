@@ -449,6 +449,16 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     return record or {}
 
 
+def train_step(model: nn.Module, batch: DeviceBatch, optimizer: torch.optim.Optimizer, runtime: Runtime) -> torch.Tensor:
+    """One optimisation step on the EMD (r=2) loss; returns the detached loss (no host sync)."""
+    out = forward(model, batch, runtime)
+    loss = emd_loss(probabilities(out.logits), batch.target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def _train_epoch(model: nn.Module, loader: DataLoader, sampler: DistributedSampler, optimizer, runtime: Runtime, epoch: int) -> float:
     sampler.set_epoch(epoch)
     model.train()
@@ -456,12 +466,8 @@ def _train_epoch(model: nn.Module, loader: DataLoader, sampler: DistributedSampl
     count = 0
     for raw in progress(loader, desc=f"epoch {epoch + 1}", unit="batch"):
         batch = DeviceBatch(raw, runtime)
-        out = forward(model, batch, runtime)
-        loss = emd_loss(probabilities(out.logits), batch.target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach().double() * len(batch.target)
+        loss = train_step(model, batch, optimizer, runtime)
+        total += loss.double() * len(batch.target)
         count += len(batch.target)
     sums = all_reduce_sum(runtime, torch.stack([total.cpu(), torch.tensor(float(count), dtype=torch.float64)]))
     return float(sums[0] / sums[1])

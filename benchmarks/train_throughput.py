@@ -1,0 +1,136 @@
+"""Training throughput and peak memory of `mracnn` vs `vision` (same trunk, same batch), as a ratio.
+
+Each (model, batch size) is measured in a fresh process (so peak memory is
+its own): training steps fed by the real input pipeline (the decoded-image
+cache on disk -> DataLoader -> pinned memory -> device, normalised there),
+then the same steps on one batch already on the device. The difference is
+what the input pipeline costs; the ratio mracnn/vision is what the attention,
+text stream and fusion cost on top of the trunk. Aim: at most 1.3x.
+
+  CPU (default): python benchmarks/train_throughput.py
+  GPU:           python benchmarks/train_throughput.py --device cuda --trunk vgg16 --batch-size 32,128 --amp
+
+Paper-size heads (LSTM/attention 512, MFB k=5 o=1000, Text-CNN 3x100 maps,
+300-d vectors, 200 tokens); random weights (speed does not depend on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+MODELS = ("vision", "mracnn")
+VOCAB = 20_000
+
+
+def measure(job: dict) -> dict:
+    """Run in a child process: steps/s with the loader and with data on the device, and peak memory."""
+    import numpy as np
+    import torch
+
+    from aesthetic.benchmark.data import ImageCache, SplitDataset
+    from aesthetic.benchmark.models import build_model
+    from aesthetic.benchmark.models.base import ModelConfig
+    from aesthetic.benchmark.runtime import setup_runtime
+    from aesthetic.benchmark.train import DeviceBatch, make_loader, train_step
+
+    torch.manual_seed(0)
+    runtime = setup_runtime(job["device"], amp=job["amp"])
+    size, batch, steps, warmup = job["image_size"], job["batch"], job["steps"], job["warmup"]
+    n = batch * (steps + warmup)
+    rng = np.random.default_rng(0)
+    cache_path = Path(job["tmp"]) / f"cache-{size}-{n}.u8"
+    if not cache_path.exists():
+        array = np.memmap(cache_path, dtype=np.uint8, mode="w+", shape=(n, 3, size, size))
+        array[:] = rng.integers(0, 256, size=array.shape, dtype=np.uint8)
+        array.flush()
+    cache = ImageCache(cache_path, n, size, np.ones(n, dtype=bool))
+    target = rng.dirichlet(np.ones(10), size=n).astype(np.float32)
+    tokens = rng.integers(0, VOCAB, size=(n, 200)) if job["model"] == "mracnn" else None
+    dataset = SplitDataset(target, cache=cache, cache_rows=np.arange(n), tokens=tokens)
+    cfg = ModelConfig(name=job["model"], trunk=job["trunk"])
+    embeddings = torch.randn(VOCAB, 300) * 0.3 if job["model"] == "mracnn" else None
+    model = build_model(cfg, embeddings, pretrained=False).to(runtime.device)
+    if runtime.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4, betas=(0.9, 0.99))
+
+    def sync() -> None:
+        if runtime.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def timed(batches) -> float:
+        times = []
+        for i, batch_ in enumerate(batches):
+            start = time.perf_counter()
+            train_step(model, batch_() if callable(batch_) else batch_, optimizer, runtime)
+            sync()
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    loader = make_loader(dataset, runtime, batch, job["workers"])
+    # With loading: the clock runs from asking the loader for a batch to the end of the step.
+    it = iter(loader)
+    loaded_times = []
+    for i in range(steps + warmup):
+        start = time.perf_counter()
+        train_step(model, DeviceBatch(next(it), runtime), optimizer, runtime)
+        sync()
+        if i >= warmup:
+            loaded_times.append(time.perf_counter() - start)
+    resident = DeviceBatch(next(iter(loader)), runtime)
+    on_device = timed([resident] * (steps + warmup))
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if runtime.device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {**job, "step_loaded": float(np.median(loaded_times)), "step_device": on_device, "peak_mib": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--trunk", default="mobilenet_v2", choices=("vgg16", "alexnet", "inception_v3", "mobilenet_v2"))
+    parser.add_argument("--batch-size", default="8", help="comma-separated batch sizes (default 8 on CPU)")
+    parser.add_argument("--image-size", type=int, default=None, help="default: the trunk's (224, or 299 for inception_v3)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median reported)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default 0 on CPU, 4 on CUDA)")
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA)")
+    args = parser.parse_args()
+
+    from aesthetic.benchmark.models.trunks import trunk_input_size
+
+    size = args.image_size or trunk_input_size(args.trunk)
+    workers = args.workers if args.workers is not None else (4 if args.device == "cuda" else 0)
+    ctx = mp.get_context("spawn")
+    memory = "peak CUDA memory allocated" if args.device == "cuda" else "peak process RSS"
+    print(f"device {args.device}, trunk {args.trunk}, {size}px, amp {args.amp and args.device == 'cuda'}, "
+          f"{workers} loader workers, median of {args.steps} steps after {args.warmup} warm-up; memory = {memory}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch in (int(b) for b in args.batch_size.split(",")):
+            results = {}
+            for model in MODELS:
+                job = {"model": model, "trunk": args.trunk, "device": args.device, "amp": args.amp, "batch": batch,
+                       "image_size": size, "steps": args.steps, "warmup": args.warmup, "workers": workers, "tmp": tmp}
+                with ctx.Pool(1) as pool:
+                    results[model] = pool.apply(measure, (job,))
+            print(f"\nbatch {batch}")
+            print(f"{'model':8} {'img/s loaded':>13} {'img/s on-device':>16} {'step ms loaded':>15} {'step ms on-device':>18} {'peak MiB':>9}")
+            for model, r in results.items():
+                print(f"{model:8} {batch / r['step_loaded']:13.1f} {batch / r['step_device']:16.1f} "
+                      f"{1000 * r['step_loaded']:15.1f} {1000 * r['step_device']:18.1f} {r['peak_mib']:9.0f}")
+            v, m = results["vision"], results["mracnn"]
+            print(f"ratio mracnn/vision: step time {m['step_device'] / v['step_device']:.2f}x on-device, "
+                  f"{m['step_loaded'] / v['step_loaded']:.2f}x with loading; peak memory {m['peak_mib'] / v['peak_mib']:.2f}x "
+                  f"(aim: <= 1.3x)")
+            for name, r in results.items():
+                print(f"input pipeline share of the step, {name}: {1 - r['step_device'] / r['step_loaded']:+.1%}")
+
+
+if __name__ == "__main__":
+    main()

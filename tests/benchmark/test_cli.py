@@ -1,0 +1,47 @@
+"""The command line: `train` is implied, both forms parse the same, help documents every option."""
+
+from __future__ import annotations
+
+import pytest
+
+from aesthetic.benchmark.cli import _with_default_command, build_parser, main
+
+
+def test_train_is_the_default_command() -> None:
+    parser = build_parser()
+    implied = parser.parse_args(_with_default_command(["--model", "mracnn", "--corpus", "c", "--out", "o"]))
+    explicit = parser.parse_args(_with_default_command(["train", "--model", "mracnn", "--corpus", "c", "--out", "o"]))
+    assert implied == explicit and implied.command == "train"
+    assert implied.batch_size == 32 and implied.lr == 1e-3 and implied.glimpses == 3 and implied.fusion == "mfb"
+
+
+def test_evaluate_parses() -> None:
+    args = build_parser().parse_args(["evaluate", "--checkpoint", "b.pt", "--corpus", "c"])
+    assert args.command == "evaluate" and args.out is None
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["evaluate", "--help"]])
+def test_help_exits_zero(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "--corpus" in out or "train" in out
+
+
+def test_train_help_documents_the_issue_flags(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--model", "--corpus", "--images", "--out", "--trunk", "--trunk-weights", "--glove", "--glimpses",
+                 "--lstm-layers", "--fusion", "--epochs", "--batch-size", "--lr", "--device", "--limit", "--seed",
+                 "--resume", "--compare-paper", "--image-size", "--freeze-trunk", "--workers", "--quiet",
+                 "--allow-missing-images", "--cache-dir"):
+        assert flag in out, flag
+
+
+def test_bad_choices_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--model", "nope", "--corpus", "c", "--out", "o"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
