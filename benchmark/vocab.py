@@ -11,8 +11,10 @@ falling frequency, ties alphabetical, so a vocabulary is deterministic.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import multiprocessing
+import os
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import pyarrow.parquet as pq
 
 from aesthetic.core.errors import UserError
 from aesthetic.core.io import atomic_write_text
-from aesthetic.core.log import progress
+from aesthetic.core.log import progress_bar
 from aesthetic.corpus.tokenize import tokenize
 
 PAD, UNK, SEP = 0, 1, 2
@@ -29,6 +31,85 @@ SPECIALS = ("<pad>", "<unk>", "<sep>")
 MAX_TOKENS = 200
 _FORMAT = "aesthetic-vocab"
 _VERSION = 1
+# Tokenizing (nltk's regex TweetTokenizer, about 1-2k comments/s a core) is the slow part of the
+# text side, so the full-corpus passes spread it over processes in chunks of this many images;
+# below _PARALLEL_MIN images a pool's start-up costs more than it saves.
+_CHUNK = 500
+_PARALLEL_MIN = 5000
+
+
+def _auto_workers(n_images: int, workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    return 1 if n_images < _PARALLEL_MIN else min(8, os.cpu_count() or 1)
+
+
+def _chunks(images_comments: Iterable[Sequence[str]]) -> Iterator[list[list[str]]]:
+    chunk: list[list[str]] = []
+    for comments in images_comments:
+        chunk.append([str(comment) for comment in comments])
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _count_chunk(chunk: list[list[str]]) -> Counter[str]:
+    counter: Counter[str] = Counter()
+    for comments in chunk:
+        for comment in comments:
+            counter.update(tokenize(comment))
+    return counter
+
+
+_worker_vocab: Vocab | None = None
+
+
+def _set_worker_vocab(vocab: Vocab) -> None:
+    global _worker_vocab
+    _worker_vocab = vocab
+
+
+def _encode_chunk(chunk: list[list[str]]) -> np.ndarray:
+    assert _worker_vocab is not None
+    return np.stack([_worker_vocab.encode(comments) for comments in chunk])
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """forkserver with the tokenizer preloaded: workers fork from a clean server that imported nltk
+    (about 1.5 s) once, instead of each spawned worker importing it again; plain fork could copy
+    the caller's threads (data loaders, torch) mid-state. spawn where forkserver does not exist."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _map_chunks(fn: Callable[[list[list[str]]], object], images_comments: Iterable[Sequence[str]], *, workers: int,
+                total: int | None, desc: str, initializer: Callable[..., None] | None = None,
+                initargs: tuple = ()) -> Iterator:
+    """fn over chunks of images, in order, in `workers` processes (1 = here), with a progress bar."""
+    with progress_bar(total=total, desc=desc, unit="img") as bar:
+        if workers <= 1:
+            if initializer is not None:
+                initializer(*initargs)
+            for chunk in _chunks(images_comments):
+                yield fn(chunk)
+                bar.update(len(chunk))
+            return
+        sizes: deque[int] = deque()   # filled by the pool's feeder thread before each chunk is sent
+
+        def feed() -> Iterator[list[list[str]]]:
+            for chunk in _chunks(images_comments):
+                sizes.append(len(chunk))
+                yield chunk
+
+        with _pool_context().Pool(workers, initializer, initargs) as pool:
+            for result in pool.imap(fn, feed()):
+                yield result
+                bar.update(sizes.popleft())
 
 
 @dataclass
@@ -51,12 +132,17 @@ class Vocab:
 
     @classmethod
     def build(cls, images_comments: Iterable[Sequence[str]], *, min_count: int = 1, max_size: int | None = None,
-              max_tokens: int = MAX_TOKENS, total: int | None = None) -> Vocab:
-        """A vocabulary over the comments of each (train) image; words seen < min_count times are dropped."""
+              max_tokens: int = MAX_TOKENS, total: int | None = None, workers: int | None = None) -> Vocab:
+        """A vocabulary over the comments of each (train) image; words seen < min_count times are dropped.
+
+        `workers`: tokenizing processes; None = up to 8 for 5,000+ images, else 1.
+        """
+        if total is None and isinstance(images_comments, Sequence):
+            total = len(images_comments)
         counter: Counter[str] = Counter()
-        for comments in progress(images_comments, total=total, desc="vocabulary", unit="img"):
-            for comment in comments:
-                counter.update(tokenize(comment))
+        for partial in _map_chunks(_count_chunk, images_comments, workers=_auto_workers(total or 0, workers),
+                                   total=total, desc="vocabulary"):
+            counter.update(partial)
         ranked = sorted(((w, c) for w, c in counter.items() if c >= min_count and w not in SPECIALS),
                         key=lambda wc: (-wc[1], wc[0]))
         if max_size is not None:
@@ -90,13 +176,12 @@ class Vocab:
         out[: len(kept)] = kept
         return out
 
-    def encode_many(self, images_comments: Sequence[Sequence[str]]) -> np.ndarray:
-        """[n_images, max_tokens] token ids, with a progress bar (tokenizing is the slow part)."""
-        out = np.zeros((len(images_comments), self.max_tokens), dtype=np.int64)
-        for row, comments in enumerate(progress(images_comments, total=len(images_comments), desc="tokenize",
-                                                unit="img")):
-            out[row] = self.encode(comments)
-        return out
+    def encode_many(self, images_comments: Sequence[Sequence[str]], *, workers: int | None = None) -> np.ndarray:
+        """[n_images, max_tokens] token ids of many images, tokenized in `workers` processes (as in build)."""
+        n = len(images_comments)
+        parts = list(_map_chunks(_encode_chunk, images_comments, workers=_auto_workers(n, workers), total=n,
+                                 desc="tokenize", initializer=_set_worker_vocab, initargs=(self,)))
+        return np.concatenate(parts) if parts else np.zeros((0, self.max_tokens), dtype=np.int64)
 
     def save(self, path: str | Path) -> None:
         payload = {"format": _FORMAT, "version": _VERSION, "max_tokens": self.max_tokens,

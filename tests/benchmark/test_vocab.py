@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from aesthetic.benchmark import vocab as vocab_module
 from aesthetic.benchmark.vocab import MAX_TOKENS, PAD, SEP, SPECIALS, UNK, Vocab
 from aesthetic.core.errors import UserError
 from aesthetic.corpus.tokenize import tokenize
@@ -94,3 +96,14 @@ def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"format": "something else"}')
     with pytest.raises(UserError, match="not an aesthetic-vocab v1 file"):
         Vocab.load(tmp_path / "other.json")
+
+
+def test_worker_processes_give_the_same_vocabulary_and_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vocab_module, "_CHUNK", 40)     # several chunks, to check they come back in order
+    dump = json.loads(shared_file("comments", "dpc_captions_impression_and_subject.json").read_text())
+    images = [comments for _, comments in sorted(dump.items())[:200]]
+    alone = Vocab.build(iter(images), workers=1)       # an iterator: read once, also by the pool
+    pooled = Vocab.build(iter(images), workers=2)
+    assert pooled == alone
+    assert np.array_equal(pooled.encode_many(images, workers=2), alone.encode_many(images, workers=1))
+    assert alone.encode_many([]).shape == (0, MAX_TOKENS)
