@@ -141,7 +141,7 @@ def _comment(rng: np.random.Generator, tier: int) -> str:
     return f"{rng.choice(OPENERS)}{body}{rng.choice(CLOSERS)}"
 
 
-def _comments(rng: np.random.Generator, mean_score: float) -> tuple[str, ...]:
+def _comments(rng: np.random.Generator, image_id: int, mean_score: float) -> tuple[str, ...]:
     kind = rng.random()
     if kind < 0.04:
         return ()  # no comment at all
@@ -155,7 +155,16 @@ def _comments(rng: np.random.Generator, mean_score: float) -> tuple[str, ...]:
         comments.append(comments[0])  # a double post
     if rng.random() < 0.03:
         comments.append(f"i gave this a {round(mean_score)}, {rng.choice(TIER_PHRASES[tier])}")
+    if rng.random() < 0.05:
+        # A reply quoting the first comment, as DPChallenge members do; the cleaner must strip the quote.
+        quote = f"Originally posted by {author_name(image_id, 0)}:\n{comments[0]}"
+        comments.append(f"{quote}\n{rng.choice(('agreed', 'i see it differently'))}, {_comment(rng, tier)}")
     return tuple(comments)
+
+
+def author_name(image_id: int, position: int) -> str:
+    """The invented member name shown beside comment `position` of an item (the site and quotes agree)."""
+    return f"member{(image_id * 7 + position * 13) % 997:03d}"
 
 
 def generate_world(n_items: int, seed: int = 0) -> DemoWorld:
@@ -176,7 +185,7 @@ def generate_world(n_items: int, seed: int = 0) -> DemoWorld:
                 votes=votes,
                 semantic_tags=(int(item_rng.integers(0, 67)), int(item_rng.integers(0, 67))),
                 challenge_id=int(item_rng.integers(1, 1400)),
-                comments=_comments(item_rng, mean),
+                comments=_comments(item_rng, image_id, mean),
                 photo=SOURCE_PHOTOS[int(item_rng.integers(0, len(SOURCE_PHOTOS)))],
                 quality=quality,
             )
