@@ -71,9 +71,9 @@ def _set_worker_vocab(vocab: Vocab) -> None:
     _worker_vocab = vocab
 
 
-def _encode_chunk(chunk: list[list[str]]) -> np.ndarray:
-    assert _worker_vocab is not None
-    return np.stack([_worker_vocab.encode(comments) for comments in chunk])
+def _encode_in_worker(chunk: list[list[str]]) -> np.ndarray:
+    assert _worker_vocab is not None, "the pool's initializer sets the vocabulary"
+    return _worker_vocab.encode_chunk(chunk)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -90,11 +90,9 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 def _map_chunks(fn: Callable[[list[list[str]]], object], images_comments: Iterable[Sequence[str]], *, workers: int,
                 total: int | None, desc: str, initializer: Callable[..., None] | None = None,
                 initargs: tuple = ()) -> Iterator:
-    """fn over chunks of images, in order, in `workers` processes (1 = here), with a progress bar."""
+    """fn over chunks of images, in order, in `workers` processes (1 = here, no initializer), with a bar."""
     with progress_bar(total=total, desc=desc, unit="img") as bar:
         if workers <= 1:
-            if initializer is not None:
-                initializer(*initargs)
             for chunk in _chunks(images_comments):
                 yield fn(chunk)
                 bar.update(len(chunk))
@@ -176,11 +174,19 @@ class Vocab:
         out[: len(kept)] = kept
         return out
 
+    def encode_chunk(self, images_comments: Sequence[Sequence[str]]) -> np.ndarray:
+        return np.stack([self.encode(comments) for comments in images_comments])
+
     def encode_many(self, images_comments: Sequence[Sequence[str]], *, workers: int | None = None) -> np.ndarray:
         """[n_images, max_tokens] token ids of many images, tokenized in `workers` processes (as in build)."""
         n = len(images_comments)
-        parts = list(_map_chunks(_encode_chunk, images_comments, workers=_auto_workers(n, workers), total=n,
-                                 desc="tokenize", initializer=_set_worker_vocab, initargs=(self,)))
+        workers = _auto_workers(n, workers)
+        if workers > 1:
+            chunks = _map_chunks(_encode_in_worker, images_comments, workers=workers, total=n, desc="tokenize",
+                                 initializer=_set_worker_vocab, initargs=(self,))
+        else:
+            chunks = _map_chunks(self.encode_chunk, images_comments, workers=1, total=n, desc="tokenize")
+        parts = list(chunks)
         return np.concatenate(parts) if parts else np.zeros((0, self.max_tokens), dtype=np.int64)
 
     def save(self, path: str | Path) -> None:
