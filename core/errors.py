@@ -20,7 +20,7 @@ class UserError(Exception):
         return f"{text}\n  hint: {self.hint}" if self.hint else text
 
 
-def located(path: object, line: int | None, message: str) -> UserError:
+def located(path: object, line: int | None, message: str, *, hint: str | None = None) -> UserError:
     """A UserError pointing at `path:line`, the form editors and humans both follow."""
     where = f"{path}:{line}" if line is not None else f"{path}"
-    return UserError(f"{where}: {message}")
+    return UserError(f"{where}: {message}", hint=hint)

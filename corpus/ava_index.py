@@ -48,10 +48,11 @@ def read_id_list(path: Path, role: str) -> np.ndarray:
     return frame["image_id"].to_numpy(np.int64)
 
 
-def read_ava_dir(ava_dir: Path) -> tuple[RatedImages, np.ndarray, Path, Path]:
+def read_ava_dir(ava_dir: Path, allow_unknown: bool = False) -> tuple[RatedImages, np.ndarray, Path, Path, int]:
     """AVA.txt and the official test list of an AVA distribution folder, cross-checked.
 
-    Returns (index, test ids, path of AVA.txt, path of the test list).
+    Returns (index, test ids, path of AVA.txt, path of the test list, number of listed
+    test ids not in AVA.txt, which is 0 unless `allow_unknown`).
     """
     ava_dir = Path(ava_dir)
     if not ava_dir.is_dir():
@@ -59,5 +60,5 @@ def read_ava_dir(ava_dir: Path) -> tuple[RatedImages, np.ndarray, Path, Path]:
     ava_txt, test_list = ava_dir / "AVA.txt", ava_dir / TEST_LIST
     index = read_ava_txt(ava_txt)
     test_ids = read_id_list(test_list, "official test list")
-    require_subset(test_list, test_ids, index.ids, "official test list", "AVA.txt")
-    return index, test_ids, ava_txt, test_list
+    unknown = require_subset(test_list, test_ids, index.ids, "official test list", "AVA.txt", allow_unknown)
+    return index, test_ids, ava_txt, test_list, unknown

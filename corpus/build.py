@@ -78,6 +78,7 @@ class Prepared:
     partition: Partition
     inputs: list[InputFile]
     options: dict[str, Any] = field(default_factory=dict)
+    unknown_ids: dict[str, int] = field(default_factory=dict)  # list role -> ids not in the index, left out
 
 
 @dataclass
@@ -96,41 +97,52 @@ def tool_version() -> str:
         return "0+unknown"
 
 
-def _availability(index: RatedImages, available_ids: Path | None, inputs: list[InputFile], index_role: str) -> np.ndarray:
+def _availability(index: RatedImages, available_ids: Path | None, inputs: list[InputFile], index_role: str,
+                  unknown: dict[str, int], allow_unknown: bool) -> np.ndarray:
     if available_ids is None:
         return np.ones(len(index.ids), dtype=bool)
     ids = read_id_list(available_ids, "available-ids")
-    require_subset(available_ids, ids, index.ids, "available-ids file", index_role)
+    unknown["available_ids"] = require_subset(available_ids, ids, index.ids, "available-ids file", index_role,
+                                              allow_unknown)
     inputs.append(InputFile("available_ids", Path(available_ids)))
     return np.isin(index.ids, ids)
 
 
-def prepare_ava(ava_dir: Path, available_ids: Path | None, val_fraction: float) -> Prepared:
+def prepare_ava(ava_dir: Path, available_ids: Path | None, val_fraction: float,
+                allow_unknown_ids: bool = False) -> Prepared:
     """AVA: AVA.txt + generic_test.jpgl (+ available ids) -> the standard partition, val carved by hash."""
     _check_fraction(val_fraction)
-    index, test_ids, ava_txt, test_list = read_ava_dir(ava_dir)
+    index, test_ids, ava_txt, test_list, unknown_test = read_ava_dir(ava_dir, allow_unknown_ids)
+    unknown = {"test_list": unknown_test}
     inputs = [InputFile("index", ava_txt), InputFile("test_list", test_list)]
-    available = _availability(index, available_ids, inputs, "AVA.txt")
+    available = _availability(index, available_ids, inputs, "AVA.txt", unknown, allow_unknown_ids)
     partition = official_test_partition(index.ids, available, test_ids, val_fraction, "ava", test_list.name)
     return Prepared("ava", index, available, partition, inputs,
-                    {"val_fraction": val_fraction, "available_ids": "file" if available_ids else "all ids in AVA.txt"})
+                    {"val_fraction": val_fraction, "available_ids": "file" if available_ids else "all ids in AVA.txt",
+                     "ignore_unknown_ids": allow_unknown_ids}, unknown)
 
 
-def prepare_photonet(ratings: Path, split_file: Path | None, available_ids: Path | None) -> Prepared:
+def prepare_photonet(ratings: Path, split_file: Path | None, available_ids: Path | None,
+                     allow_unknown_ids: bool = False) -> Prepared:
     """Photo.net: ratings (+ available ids) and a published split file, or a hash split in GPF-CNN's proportions."""
     index = read_photonet_ratings(ratings)
     inputs = [InputFile("index", Path(ratings))]
-    available = _availability(index, available_ids, inputs, "ratings file")
+    unknown: dict[str, int] = {}
+    available = _availability(index, available_ids, inputs, "ratings file", unknown, allow_unknown_ids)
     if split_file is not None:
         frame = read_split_file(split_file)
         file_ids = frame["photo_id"].to_numpy(np.int64)
-        require_subset(split_file, file_ids, index.ids, "split file", "ratings file")
-        partition = split_file_partition(index.ids, available, file_ids, frame["split"].to_numpy(), Path(split_file).name)
+        unknown["split_file"] = require_subset(split_file, file_ids, index.ids, "split file", "ratings file",
+                                               allow_unknown_ids)
+        known = np.isin(file_ids, index.ids)
+        partition = split_file_partition(index.ids, available, file_ids[known], frame["split"].to_numpy()[known],
+                                         Path(split_file).name)
         inputs.append(InputFile("split_file", Path(split_file)))
     else:
         partition = hash_partition(index.ids, available, PHOTONET_PROPORTIONS, "photonet")
     return Prepared("photonet", index, available, partition, inputs,
-                    {"available_ids": "file" if available_ids else "all ids in the ratings file"})
+                    {"available_ids": "file" if available_ids else "all ids in the ratings file",
+                     "ignore_unknown_ids": allow_unknown_ids}, unknown)
 
 
 def _check_fraction(value: float) -> None:
@@ -272,6 +284,7 @@ def build(prepared: Prepared, options: BuildOptions,
             "with_any_comment": with_any,
             "with_usable_comment": _distinct_sorted(cleaned.image_ids),
         },
+        "unknown_ids_left_out": dict(sorted(prepared.unknown_ids.items())),
         "splits_before_comment_filter": prepared.partition.counts(),
         "splits": prepared.partition.counts(final),
         "dropped_images": {

@@ -53,6 +53,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="drop comments that state a score (possible label leakage); default: only count them")
     parser.add_argument("--card", type=Path, metavar="PATH",
                         help="data card (data_cards/*.md) whose numbers block to refresh from the build report")
+    parser.add_argument("--ignore-unknown-ids", action="store_true",
+                        help="ids in the test list, available-ids file or split file that are not in the index are "
+                             "left out and counted in build_report.json (default: an error naming the first one)")
     parser.add_argument("--quiet", action="store_true", help="warnings only, no progress bars")
 
 
@@ -85,9 +88,9 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(quiet=args.quiet)
     if args.dataset == "ava":
-        prepared = prepare_ava(args.ava_dir, args.available_ids, args.val_fraction)
+        prepared = prepare_ava(args.ava_dir, args.available_ids, args.val_fraction, args.ignore_unknown_ids)
     else:
-        prepared = prepare_photonet(args.ratings, args.split_file, args.available_ids)
+        prepared = prepare_photonet(args.ratings, args.split_file, args.available_ids, args.ignore_unknown_ids)
     options = BuildOptions(out=args.out, comments=args.comments, comments_format=args.comments_format,
                            threshold=args.threshold, drop_score_mentions=args.drop_score_mentions)
     report = build(prepared, options, finish=_write_croissant)

@@ -145,13 +145,20 @@ def line_of(path: Path, value: int, key: int = 0) -> int | None:
     return None
 
 
-def require_subset(list_path: Path, ids: np.ndarray, known: np.ndarray, list_role: str, index_role: str) -> None:
-    """Every id of a list must be in the index it refers to; name the first stray one with its line."""
+def require_subset(list_path: Path, ids: np.ndarray, known: np.ndarray, list_role: str, index_role: str,
+                   allow_unknown: bool = False) -> int:
+    """Every id of a list must be in the index it refers to; name the first stray one with its line.
+
+    With `allow_unknown` (the CLI's --ignore-unknown-ids) strays are only counted and
+    returned, because third-party lists do not always match the user's copy of the index.
+    """
     stray = ids[~np.isin(ids, known)]
-    if stray.size:
+    if stray.size and not allow_unknown:
         first = int(stray[0])
         raise located(
             list_path,
             line_of(list_path, first),
             f"{stray.size} id(s) of the {list_role} are not in the {index_role}, first: {first}",
+            hint="pass --ignore-unknown-ids to leave them out (they are counted in build_report.json)",
         )
+    return int(stray.size)

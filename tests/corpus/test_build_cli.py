@@ -288,3 +288,20 @@ def test_several_sources_keep_source_then_page_order(tmp_path: Path) -> None:
                  "--val-fraction", "0", "--quiet"]) == 0
     assert _read(tmp_path / "out" / "ava")["train"]["comments"] == [
         ["shared words here", "first source later", "second source first"]]
+
+
+def test_ignore_unknown_ids_leaves_them_out_and_counts_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Third-party lists may name ids the user's AVA.txt lacks: an error by default, a counted drop on request."""
+    (tmp_path / "aesthetics_image_lists").mkdir()
+    (tmp_path / "aesthetics_image_lists" / "generic_test.jpgl").write_text("10\n99\n")
+    (tmp_path / "AVA.txt").write_text("1 10 1 2 3 4 5 6 7 8 9 10 1 2 3\n2 11 1 2 3 4 5 6 7 8 9 10 1 2 3\n")
+    (tmp_path / "comments.txt").write_text("10#a fine comment here\n11#another fine one\n")
+    (tmp_path / "ids.txt").write_text("10 1\n11 0\n12 1\n13 0\n")
+    args = ["ava", "--ava-dir", str(tmp_path), "--comments", str(tmp_path / "comments.txt"),
+            "--available-ids", str(tmp_path / "ids.txt"), "--out", str(tmp_path / "out"), "--val-fraction", "0", "--quiet"]
+    assert main(args) == 2
+    assert "hint: pass --ignore-unknown-ids" in capsys.readouterr().err
+    assert main([*args, "--ignore-unknown-ids"]) == 0
+    report = json.loads((tmp_path / "out" / "ava" / "build_report.json").read_text())
+    assert report["unknown_ids_left_out"] == {"available_ids": 2, "test_list": 1}
+    assert report["splits"] == {"train": 1, "val": 0, "test": 1}
