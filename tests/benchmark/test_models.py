@@ -304,3 +304,15 @@ def test_mracnn_traces_as_one_graph_for_torch_compile() -> None:
     finally:
         dynamo.reset()
     assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+
+def test_inception_weights_load_with_or_without_the_aux_head(tmp_path: Path) -> None:
+    import torchvision.models as tvm
+
+    for aux in (True, False):
+        net = tvm.inception_v3(weights=None, aux_logits=aux, init_weights=False)
+        torch.save(net.state_dict(), tmp_path / "inception.pth")
+        trunk = Trunk("inception_v3", tmp_path / "inception.pth")
+        assert torch.equal(trunk.features.layers.Mixed_6e.branch1x1.conv.weight, net.Mixed_6e.branch1x1.conv.weight)
+        kept = {part for name, _ in trunk.features.named_modules() for part in name.split(".")}
+        assert "Mixed_6e" in kept and not kept & {"AuxLogits", "Mixed_7a", "fc"}
