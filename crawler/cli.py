@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow as pa
+
 from aesthetic.core.cli import EXIT_INCOMPLETE, EXIT_OK, run
 from aesthetic.core.errors import UserError
 from aesthetic.core.log import setup_logging
@@ -173,6 +175,9 @@ def _crawl(args: argparse.Namespace) -> int:
     log.info("%s: %s ids (%s layout), %s new to the ledger", args.ids, f"{len(ids):,}", ids.layout, f"{added:,}")
     if args.retry_failed:
         log.info("--retry-failed: %d failed/blocked items are pending again", crawler.ledger.reset_failed(site.dataset))
+    # A crawl runs for days: pyarrow's default pool (mimalloc) keeps the pages it freed, so each
+    # compaction of comment parts would ratchet the resident memory up; the system allocator returns them.
+    pa.set_memory_pool(pa.system_memory_pool())
     result = asyncio.run(_run_until_signal(crawler))
     return _summarize(args, result)
 

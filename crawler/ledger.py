@@ -276,8 +276,11 @@ class Ledger:
                 ((seq, n_rows, n_items, now) for seq, n_rows, n_items in new),
             )
 
-    def small_batches(self, max_rows: int) -> list[tuple[int, int]]:
-        return self.db.execute("SELECT seq, n_rows FROM batches WHERE n_rows<? ORDER BY seq", (max_rows,)).fetchall()
+    def small_batches(self, max_rows: int) -> list[tuple[int, int, int]]:
+        """(seq, n_rows, n_items) of committed parts under `max_rows` rows."""
+        return self.db.execute(
+            "SELECT seq, n_rows, n_items FROM batches WHERE n_rows<? ORDER BY seq", (max_rows,)
+        ).fetchall()
 
     def recent_rate(self, dataset: str, window_s: float = 3600.0) -> float | None:
         """Items reaching a final state per second over the last `window_s` of crawling, if any."""

@@ -37,7 +37,7 @@ from warcio.warcwriter import WARCWriter
 
 from aesthetic.core import __version__
 from aesthetic.core.errors import UserError
-from aesthetic.core.io import atomic_write_bytes, fsync_dir
+from aesthetic.core.io import fsync_dir
 from aesthetic.core.schemas import COMMENTS_SCHEMA
 from aesthetic.crawler.ledger import Ledger
 
@@ -186,14 +186,21 @@ class CommentParts:
                 os.replace(path, self.part_path(int(m.group(1))))
             elif m or ((m := _PART_NAME.match(path.name)) and int(m.group(1)) not in committed):
                 path.unlink()
-            elif path.name.startswith(".") and path.name.endswith(".tmp"):
+            elif path.name.endswith(".tmp"):
                 path.unlink()
         fsync_dir(self.dir)
 
-    def write_pending(self, seq: int, table: pa.Table) -> None:
-        sink = io.BytesIO()
-        pq.write_table(table, sink, compression="zstd")
-        atomic_write_bytes(self.pending_path(seq), sink.getvalue())
+    def write_pending(self, seq: int, tables: pa.Table | Iterable[pa.Table]) -> None:
+        """Write the part (one table, or several streamed one at a time) under its pending name, atomically."""
+        final = self.pending_path(seq)
+        tmp = final.with_name(final.name + ".tmp")
+        with pq.ParquetWriter(tmp, COMMENTS_SCHEMA, compression="zstd") as writer:
+            for table in [tables] if isinstance(tables, pa.Table) else tables:
+                writer.write_table(table)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        fsync_dir(self.dir)
 
     def publish(self, seq: int) -> None:
         os.replace(self.pending_path(seq), self.part_path(seq))
@@ -204,20 +211,23 @@ class CommentParts:
             self.part_path(seq).unlink(missing_ok=True)
         fsync_dir(self.dir)
 
-    def read(self, seqs: Iterable[int]) -> pa.Table:
-        return pa.concat_tables([pq.read_table(self.part_path(seq), schema=COMMENTS_SCHEMA) for seq in seqs])
+    def compact(self, ledger: Ledger, *, max_rows: int = 5_000, max_small_parts: int = 32) -> bool:
+        """Merge many small parts (under `max_rows` rows) into one: a slow crawl commits a part every few items.
 
-    def compact(self, ledger: Ledger, *, max_rows: int = 200_000, max_small_parts: int = 32) -> bool:
-        """Merge many small parts into one (a slow crawl commits a part every few items)."""
+        Rows are streamed in record batches, so memory stays flat however large the parts are.
+        """
         small = ledger.small_batches(max_rows)
         if len(small) <= max_small_parts:
             return False
-        seqs = [seq for seq, _ in small]
-        table = self.read(seqs)
+        seqs = [seq for seq, _, _ in small]
         new_seq = ledger.next_batch_seq()
-        self.write_pending(new_seq, table)
-        n_items = len(set(table.column("image_id").to_pylist()))
-        ledger.replace_batches(seqs, [(new_seq, table.num_rows, n_items)])
+        self.write_pending(new_seq, (
+            pa.Table.from_batches([batch]).cast(COMMENTS_SCHEMA)  # Parquet keeps seconds as ms
+            for seq in seqs
+            for batch in pq.ParquetFile(self.part_path(seq)).iter_batches(batch_size=10_000)
+        ))
+        n_rows, n_items = sum(rows for _, rows, _ in small), sum(items for _, _, items in small)
+        ledger.replace_batches(seqs, [(new_seq, n_rows, n_items)])
         self.publish(new_seq)
         self.remove(seqs)
         return True

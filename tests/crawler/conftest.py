@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,16 @@ FAST = dict(min_delay=0.0, autothrottle=False, backoff_base=0.05, backoff_cap=0.
 def _author_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never create the user's real ~/.config secret from a test."""
     monkeypatch.setenv("AESTHETIC_AUTHOR_SECRET", str(tmp_path / "author.secret"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """The CLI's setup_logging replaces the root handlers; put them back so later tests log normally."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 RunCrawl = Callable[..., CrawlResult]
