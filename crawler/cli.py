@@ -158,6 +158,8 @@ def _check_contact(contact: str | None, source: str) -> str | None:
 
 def _crawl(args: argparse.Namespace) -> int:
     site = SITES[args.dataset]
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} exists and is not a folder")
     contact = _check_contact(args.contact, args.source)
     source = make_source(args.source, site, args.base_url)
     ids = read_ids(args.ids)
