@@ -192,19 +192,19 @@ class Crawler:
         workers = [asyncio.create_task(self._worker(queue, stop)) for _ in range(n_workers)]
         feeder = asyncio.create_task(self._feed(queue, n_workers))
         ticker = asyncio.create_task(self._tick())
+        all_done = asyncio.gather(*workers)
+        stopped = asyncio.create_task(stop.wait())
         try:
-            done_waiting = asyncio.gather(*workers)
-            stop_waiting = asyncio.create_task(stop.wait())
-            await asyncio.wait([done_waiting, stop_waiting], return_when=asyncio.FIRST_COMPLETED)
-            stop_waiting.cancel()
-            if done_waiting.done():
-                done_waiting.result()  # a worker's unexpected exception is a bug: let it surface
+            await asyncio.wait([all_done, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if all_done.done():
+                all_done.result()  # a worker's unexpected exception is a bug: let it surface
             if self.o.images and not stop.is_set():
                 await self._image_backlog()
         finally:
-            for task in [*workers, feeder, ticker]:
+            others = [all_done, stopped, feeder, ticker]
+            for task in others:
                 task.cancel()
-            await asyncio.gather(*workers, feeder, ticker, return_exceptions=True)
+            await asyncio.gather(*others, return_exceptions=True)
             self._bar.close()
 
     async def _feed(self, queue: asyncio.Queue[int | None], n_workers: int) -> None:
