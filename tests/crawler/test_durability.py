@@ -135,3 +135,26 @@ def test_compaction_merges_small_parts_without_changing_rows(tmp_path: Path) -> 
     assert pq.read_table(tmp_path / "comments").sort_by("image_id").equals(before)
     assert len(ledger.committed_batches()) == 1
     assert isinstance(parts, CommentParts)
+
+
+def test_sigterm_commits_finished_items_and_exits_130(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(str(i) for i in range(1000, 1150)) + "\n")
+    out = tmp_path / "out"
+    with running_app(make_app(fake_items(150), SiteConfig())) as base:
+        command = _command(base, ids, out, tmp_path / "secret")
+        command[command.index("--commit-every") + 1] = "1000"   # nothing committed before the signal
+        command[command.index("--commit-seconds") + 1] = "1000"
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (out / "raw").exists() or not any((out / "raw").iterdir()):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "run the same command again to resume" in err
+    with Ledger(out / "ledger.sqlite") as ledger:
+        done = ledger.counts("ava")["done"]
+    assert 0 < done < 150  # what finished before the signal was committed on the way out
+    assert pq.read_table(out / "comments").num_rows > 0
