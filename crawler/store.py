@@ -7,8 +7,8 @@ limit and a run never appends to an old file (a kill may have cut its last
 record short).
 
 Comment parts use a two-phase commit with the ledger as the truth:
-  1. the part is written (fsynced, renamed) as `comments/.pending-<seq>.parquet`,
-     a name readers of `comments/part-*.parquet` never see;
+  1. the part is written (fsynced, renamed) as `comments/.part-<seq>.pending`, a
+     name no reader picks up (hidden for pyarrow, no `.parquet` suffix for globs);
   2. one ledger transaction records batch `seq` and marks its items done;
   3. the part is renamed to `comments/part-<seq>.parquet`.
 On start, `recover()` rolls every leftover forward or back by asking the ledger:
@@ -43,7 +43,7 @@ from aesthetic.crawler.ledger import Ledger
 
 _WARC_NAME = re.compile(r"^crawl-(\d{6})\.warc\.gz$")
 _PART_NAME = re.compile(r"^part-(\d{8})\.parquet$")
-_PENDING_NAME = re.compile(r"^\.pending-(\d{8})\.parquet$")
+_PENDING_NAME = re.compile(r"^\.part-(\d{8})\.pending$")
 # Headers that describe the transfer, not the content we store (aiohttp has already decoded it).
 _TRANSFER_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 
@@ -176,7 +176,7 @@ class CommentParts:
         return self.dir / f"part-{seq:08d}.parquet"
 
     def pending_path(self, seq: int) -> Path:
-        return self.dir / f".pending-{seq:08d}.parquet"
+        return self.dir / f".part-{seq:08d}.pending"
 
     def recover(self, ledger: Ledger) -> None:
         """Roll leftovers of a killed run forward (committed) or back (not committed)."""

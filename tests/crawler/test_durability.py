@@ -114,6 +114,9 @@ def test_recover_rolls_an_uncommitted_part_back_and_a_committed_one_forward(tmp_
     # A published part the ledger does not name (superseded by compaction, killed before the delete).
     pq.write_table(comments_table(_rows(1, 1)), parts.part_path(9))
     ledger.close()
+    # Before recovery a reader globbing *.parquet (or pyarrow reading the folder) never sees a pending part.
+    assert [p.name for p in (tmp_path / "comments").glob("*.parquet")] == ["part-00000009.parquet"]
+    assert pq.read_table(tmp_path / "comments").num_rows == 1
 
     ledger, parts = open_output(tmp_path)
     assert sorted(p.name for p in (tmp_path / "comments").iterdir()) == ["part-00000002.parquet"]
