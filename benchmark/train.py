@@ -390,7 +390,7 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     if runtime.is_main:
         _write_config(run, cfg, runtime, prepared, model_cfg)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=cfg.lr, betas=(0.9, 0.99))
+    optimizer = make_optimizer(trainable, cfg.lr, runtime)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     progress_state = {"epoch": -1, "best_val": float("inf"), "best_epoch": -1, "bad_epochs": 0, "history": [], "stopped": False}
     if state:
@@ -447,6 +447,11 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
                             best_epoch=progress_state["best_epoch"], workers=workers)
     runtime.barrier()
     return record or {}
+
+
+def make_optimizer(params: list[nn.Parameter], lr: float, runtime: Runtime) -> torch.optim.Adam:
+    """The paper's Adam (0.9, 0.99); the fused kernel on CUDA (one launch for all parameters)."""
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99), fused=runtime.device.type == "cuda")
 
 
 def train_step(model: nn.Module, batch: DeviceBatch, optimizer: torch.optim.Optimizer, runtime: Runtime) -> torch.Tensor:

@@ -36,12 +36,14 @@ def measure(job: dict) -> dict:
     from aesthetic.benchmark.models import build_model
     from aesthetic.benchmark.models.base import ModelConfig
     from aesthetic.benchmark.runtime import setup_runtime
-    from aesthetic.benchmark.train import DeviceBatch, make_loader, train_step
+    from aesthetic.benchmark.train import DeviceBatch, make_loader, make_optimizer, train_step
 
     torch.manual_seed(0)
+    if job["threads"]:
+        torch.set_num_threads(job["threads"])
     runtime = setup_runtime(job["device"], amp=job["amp"])
     size, batch, steps, warmup = job["image_size"], job["batch"], job["steps"], job["warmup"]
-    n = batch * (steps + warmup)
+    n = batch * (steps + warmup + 1)
     rng = np.random.default_rng(0)
     cache_path = Path(job["tmp"]) / f"cache-{size}-{n}.u8"
     if not cache_path.exists():
@@ -58,37 +60,32 @@ def measure(job: dict) -> dict:
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4, betas=(0.9, 0.99))
+    optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], 1e-4, runtime)
 
     def sync() -> None:
         if runtime.device.type == "cuda":
             torch.cuda.synchronize()
 
-    def timed(batches) -> float:
-        times = []
-        for i, batch_ in enumerate(batches):
-            start = time.perf_counter()
-            train_step(model, batch_() if callable(batch_) else batch_, optimizer, runtime)
-            sync()
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-        return float(np.median(times))
-
-    loader = make_loader(dataset, runtime, batch, job["workers"])
-    # With loading: the clock runs from asking the loader for a batch to the end of the step.
-    it = iter(loader)
-    loaded_times = []
+    # Loader-fed and device-resident steps alternate, so load from other processes hits both alike;
+    # the fastest step of each kind is reported (the least disturbed one).
+    loader_iter = iter(make_loader(dataset, runtime, batch, job["workers"]))
+    resident = None
+    loaded, on_device = [], []
     for i in range(steps + warmup):
         start = time.perf_counter()
-        train_step(model, DeviceBatch(next(it), runtime), optimizer, runtime)
+        fetched = DeviceBatch(next(loader_iter), runtime)
+        train_step(model, fetched, optimizer, runtime)
+        sync()
+        middle = time.perf_counter()
+        resident = resident or fetched
+        train_step(model, resident, optimizer, runtime)
         sync()
         if i >= warmup:
-            loaded_times.append(time.perf_counter() - start)
-    resident = DeviceBatch(next(iter(loader)), runtime)
-    on_device = timed([resident] * (steps + warmup))
+            loaded.append(middle - start)
+            on_device.append(time.perf_counter() - middle)
     peak = (torch.cuda.max_memory_allocated() / 2**20 if runtime.device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {**job, "step_loaded": float(np.median(loaded_times)), "step_device": on_device, "peak_mib": peak}
+    return {**job, "step_loaded": min(loaded), "step_device": min(on_device), "peak_mib": peak}
 
 
 def main() -> None:
@@ -97,10 +94,13 @@ def main() -> None:
     parser.add_argument("--trunk", default="mobilenet_v2", choices=("vgg16", "alexnet", "inception_v3", "mobilenet_v2"))
     parser.add_argument("--batch-size", default="8", help="comma-separated batch sizes (default 8 on CPU)")
     parser.add_argument("--image-size", type=int, default=None, help="default: the trunk's (224, or 299 for inception_v3)")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median reported)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement (the fastest is reported)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default 0 on CPU, 4 on CUDA)")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per process (default: 1 on CPU, where a shared machine's load "
+                             "stalls multi-threaded ops far more than single-threaded ones; torch's default on CUDA)")
     args = parser.parse_args()
 
     from aesthetic.benchmark.models.trunks import trunk_input_size
@@ -110,13 +110,14 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     memory = "peak CUDA memory allocated" if args.device == "cuda" else "peak process RSS"
     print(f"device {args.device}, trunk {args.trunk}, {size}px, amp {args.amp and args.device == 'cuda'}, "
-          f"{workers} loader workers, median of {args.steps} steps after {args.warmup} warm-up; memory = {memory}")
+          f"{workers} loader workers, {args.threads or (1 if args.device == 'cpu' else 'default')} CPU thread(s), fastest of {args.steps} steps after {args.warmup} warm-up; memory = {memory}")
     with tempfile.TemporaryDirectory() as tmp:
         for batch in (int(b) for b in args.batch_size.split(",")):
             results = {}
             for model in MODELS:
                 job = {"model": model, "trunk": args.trunk, "device": args.device, "amp": args.amp, "batch": batch,
-                       "image_size": size, "steps": args.steps, "warmup": args.warmup, "workers": workers, "tmp": tmp}
+                       "image_size": size, "steps": args.steps, "warmup": args.warmup, "workers": workers, "tmp": tmp,
+                       "threads": args.threads if args.threads is not None else (1 if args.device == "cpu" else 0)}
                 with ctx.Pool(1) as pool:
                     results[model] = pool.apply(measure, (job,))
             print(f"\nbatch {batch}")
