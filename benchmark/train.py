@@ -393,6 +393,9 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     optimizer = make_optimizer(trainable, cfg.lr, runtime)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     progress_state = {"epoch": -1, "best_val": float("inf"), "best_epoch": -1, "bad_epochs": 0, "history": [], "stopped": False}
+    if state and len(state["rng"]) != runtime.world_size:
+        raise UserError(f"{run.last}: written by {len(state['rng'])} process(es); resume it with the same number "
+                        f"(now {runtime.world_size}) so the data order and RNG streams continue exactly")
     if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
