@@ -83,6 +83,7 @@ TIER_PHRASES: tuple[tuple[str, ...], ...] = (
         "fantastic clarity, the light is magnificent",
     ),
 )
+TIER_EDGES = (4.25, 5.0, 6.25)  # mean scores where the wording moves up a tier
 OPENERS = ("", "", "", "well, ", "honestly, ", "i think ", "hmm, ", "to me ")
 CLOSERS = (".", ".", "!", ". good luck.", ". keep shooting.", ", thanks for sharing.", ". best of luck in the challenge.")
 # What the corpus cleaner must drop: one word, or nothing but digits and punctuation.
@@ -129,8 +130,8 @@ def _votes(rng: np.random.Generator, quality: float) -> tuple[int, ...]:
 
 
 def tier_of(mean_score: float) -> int:
-    """Which phrase tier a mean score talks in (0 = worst .. 3 = best)."""
-    return int(np.clip((mean_score - LOW_MEAN) // 1.0, 0, len(TIER_PHRASES) - 1))
+    """Which phrase tier a mean score talks in (0 = worst .. 3 = best); one edge sits on the label threshold 5."""
+    return int(np.searchsorted(TIER_EDGES, mean_score, side="left"))  # 5.0 itself is "low"
 
 
 def _comment(rng: np.random.Generator, tier: int) -> str:

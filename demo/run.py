@@ -43,6 +43,7 @@ from aesthetic.core.errors import UserError  # noqa: E402
 
 MODELS = ("mracnn", "vision", "text")
 COLUMNS = (("Acc %", "accuracy"), ("SRCC", "srcc"), ("PLCC", "plcc"), ("MAE", "mae"), ("RMSE", "rmse"), ("EMD", "emd"))
+CHANCE = "train-mean baseline"  # not a model: the train split's mean distribution for every image
 DEMO_LABEL = "demo on generated data — not comparable to the paper"
 CONTACT = "demo@example.invalid"
 CRAWL_DELAY = 0.02  # robots.txt Crawl-delay of the local site, seconds
@@ -225,7 +226,7 @@ def crawl_with_a_kill(out: Path, ids_file: Path, base_url: str, log, config, n_i
     argv = [
         _console_script("aesthetic-crawl"), "ava", "--ids", ids_file, "--out", crawl_dir,
         "--base-url", base_url, "--contact", CONTACT, "--images", "--min-delay", f"{CRAWL_DELAY:g}",
-        "--commit-seconds", "1", "--secret", out / "author-key.secret",
+        "--commit-every", "10", "--commit-seconds", "1", "--secret", out / "author-key.secret",
     ]  # fmt: skip
     logs = out / "logs"
     print("\n== crawl, first run (it will be killed part-way) ==", flush=True)
@@ -280,6 +281,24 @@ def find_metrics(data: object) -> dict | None:
             if found:
                 return found
     return None
+
+
+def chance_row(corpus: Path, threshold: float = 5.0) -> dict:
+    """The yardstick 'above chance' is read against: every test image predicted as the train split's mean distribution."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from aesthetic.benchmark.metrics import compute_metrics
+
+    def distributions(split: str) -> tuple[np.ndarray, np.ndarray]:
+        table = pq.read_table(corpus / f"{split}.parquet", columns=["votes", "label_high"]).to_pydict()
+        votes = np.asarray(table["votes"], dtype=np.float64)
+        return votes / votes.sum(axis=1, keepdims=True), np.asarray(table["label_high"], dtype=bool)
+
+    train, _ = distributions("train")
+    test, labels = distributions("test")
+    prediction = np.tile(train.mean(axis=0), (len(test), 1))
+    return compute_metrics(prediction, test, threshold=threshold, true_labels=labels).to_dict()
 
 
 def _cell(key: str, value: object) -> str:
@@ -345,6 +364,9 @@ def write_report(out: Path, summary: Summary) -> Path:
         "",
         results_table(summary.metrics),
         "",
+        f"The {CHANCE} row predicts the train split's mean distribution for every test image: "
+        "the level a model must beat to have learned anything.",
+        "",
     ]
     if crawl:
         lines += [
@@ -353,7 +375,9 @@ def write_report(out: Path, summary: Summary) -> Path:
             f"- {crawl.items} ids in AVA.txt; the site does not know {len(crawl.missing_on_site)} of them (state `missing`).",
             f"- robots.txt Crawl-delay {CRAWL_DELAY:g} s; {crawl.injected_503} answers of 503 with Retry-After injected.",
             f"- first run killed with {crawl.kill_signal} after {crawl.pages_before_kill} pages (exit {crawl.first_exit}); "
-            f"the same command resumed and fetched {crawl.pages_after_resume} more pages (exit {crawl.resume_exit}).",
+            f"the same command resumed and fetched {crawl.pages_after_resume} more pages (exit {crawl.resume_exit}); "
+            f"{crawl.pages_before_kill + crawl.pages_after_resume - (crawl.items - len(crawl.missing_on_site))} of them "
+            "again because they were in flight or not yet committed (`--commit-every 10`) when the crawler died.",
             f"- the site answered {crawl.requests_total} requests: "
             + ", ".join(f"{n} × {code}" for code, n in sorted(crawl.statuses.items())),
             "- logs: [crawl-1](logs/crawl-1.log), [crawl-2](logs/crawl-2.log), [status](logs/crawl-status.log)",
@@ -361,7 +385,7 @@ def write_report(out: Path, summary: Summary) -> Path:
         ]
     lines += ["## Corpus funnel ([build_report.json](corpus/ava/build_report.json))", "", *funnel_lines(summary.funnel, crawl), ""]
     lines += ["## Plots", ""]
-    for model in summary.metrics:
+    for model in MODELS:
         pngs = sorted((out / "runs" / model).rglob("*.png"))
         if pngs:
             lines += [f"### {model}", ""]
@@ -457,12 +481,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary.metrics[model] = metrics
         summary.seconds[model] = time.monotonic() - clock
 
+    summary.metrics[CHANCE] = chance_row(out / "corpus" / "ava")
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2, default=str), encoding="utf-8")
     report = write_report(out, summary)
     print(f"\n== results on the test split ({DEMO_LABEL}) ==\n")
     print(results_table(summary.metrics))
-    print(f"\nreport: {report}")
-    print(f"plots:  {out / 'runs'}/<model>/plots/*.png")
+    print(f"({CHANCE}: every test image predicted as the train split's mean distribution — the level to beat)")
+    print(f"\nreport: {report}\npictures:")
+    for png in sorted((out / "runs").glob("*/plots/*.png")):
+        print(f"  {png}")
     return 0
 
 

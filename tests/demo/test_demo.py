@@ -91,6 +91,8 @@ def test_every_model_has_metrics_and_the_report_embeds_existing_plots(small_demo
     assert "| model | Acc % | SRCC | PLCC | MAE | RMSE | EMD |" in stdout
     for model in demo_run.MODELS:
         assert re.search(rf"^\| {model} \|( [0-9.]+ \|| n/a \|){{6}}$", stdout, re.M)
+    # The yardstick row: a constant prediction has no correlation, the table says n/a instead of NaN.
+    assert re.search(rf"^\| {demo_run.CHANCE} \| [0-9.]+ \| n/a \| n/a \|", stdout, re.M)
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert links and all((out / link).is_file() and link.endswith(".png") for link in links)
     assert any("attention" in link for link in links)
