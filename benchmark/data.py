@@ -159,7 +159,7 @@ def load_corpus(
         notes.append(f"no val split: held out {len(frames['val'])} train images (fraction {val_fraction}, seed {seed}) for early stopping")
     chosen = _pick_threshold(frames[first], threshold, notes)
     for frame in frames.values():
-        if "label_high" not in frame:
+        if "label_high" not in frame or threshold is not None:   # an explicit --threshold redefines "high"
             frame["label_high"] = frame["mean_score"] > chosen
     if "semantic_tags" in frames[first]:
         dataset = "ava"

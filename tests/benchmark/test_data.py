@@ -135,3 +135,11 @@ def test_image_cache_is_built_once_and_reused(tiny_corpus, tmp_path) -> None:
     again, _ = build_image_cache("val", ids, images, tmp_path, 24, workers=2)
     assert sorted(tmp_path.iterdir()) == files and np.array_equal(np.array(again.array), first)
     assert first.mean() > 0   # actually decoded pixels, not zeros
+
+
+def test_explicit_threshold_redefines_the_labels(tmp_path) -> None:
+    corpus, _ = make_corpus(tmp_path, sizes={"train": 20, "val": 5, "test": 5})
+    loaded = load_corpus(corpus, uses_text=False, threshold=6.0)
+    test = loaded.splits["test"]
+    assert loaded.threshold == 6.0
+    assert np.array_equal(loaded.labels("test"), test["mean_score"].to_numpy() > 6.0)
