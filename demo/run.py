@@ -400,13 +400,26 @@ def write_report(out: Path, summary: Summary) -> Path:
 # ---------------------------------------------------------------- the pipeline
 
 
+MARKER = ".aesthetic-demo"  # marks a folder this script made, the only kind it will delete
+
+
+def prepare_out(out: Path) -> None:
+    """An empty output folder; an earlier demo output is replaced, anything else is refused, never deleted."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise UserError(f"{out} exists and is not a demo output folder; refusing to replace it", hint="choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by demo/run.py; replaced by the next run with the same --out\n", encoding="utf-8")
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[Path, Settings]:
     parser = argparse.ArgumentParser(
         prog="demo/run.py",
         description="Run crawl -> corpus -> benchmark offline on a generated world and write a report "
         f"({DEMO_LABEL}).",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (replaced if it exists)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (an earlier demo output there is replaced)")
     parser.add_argument("--small", action="store_true", help=f"the CI-sized variant: {asdict(SMALL)}")
     parser.add_argument("--items", type=int, help=f"number of generated items (default {FULL.items}, --small {SMALL.items})")
     parser.add_argument("--epochs", type=int, help=f"training epochs per model (default {FULL.epochs}, --small {SMALL.epochs})")
@@ -434,9 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from demo.data import generate_world, write_ava_dir
     from demo.site import make_app, running_app
 
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    prepare_out(out)
     summary = Summary(settings=asdict(settings))
     clock = time.monotonic()
 

@@ -35,6 +35,17 @@ def test_bad_arguments_exit_2_without_traceback(tmp_path):
     assert "at least 20" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_folder_it_did_not_make_is_never_deleted(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(UserError, match="not a demo output folder"):
+        demo_run.prepare_out(tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    demo_run.prepare_out(tmp_path / "new")
+    (tmp_path / "new" / "old-result.txt").write_text("stale")
+    demo_run.prepare_out(tmp_path / "new")  # an earlier demo output is replaced
+    assert [p.name for p in (tmp_path / "new").iterdir()] == [demo_run.MARKER]
+
+
 def test_results_table_has_the_six_columns_and_finds_nested_rows():
     row = {"accuracy": 0.8125, "srcc": 0.5, "plcc": None, "mae": 0.25, "rmse": 0.5, "emd": 0.0625, "n_images": 16}
     assert demo_run.find_metrics({"config": {}, "test": row}) == row
