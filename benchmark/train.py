@@ -136,18 +136,22 @@ class Prepared:
 # ---------------------------------------------------------------- data side
 
 
-def _text_side(cfg: TrainConfig, corpus: data_mod.Corpus, vocab_state: dict | None) -> tuple[Vocab, WordVectors]:
-    """The vocabulary (train split only, or the checkpoint's own on resume) and its word vectors."""
+def _text_side(cfg: TrainConfig, corpus: data_mod.Corpus, vocab_state: dict | None,
+               need_vectors: bool) -> tuple[Vocab, WordVectors | None]:
+    """The vocabulary (train split only, or the checkpoint's own) and its word vectors, unless the
+    caller restores the embedding matrix from a checkpoint (then reading vectors is wasted work)."""
     if vocab_state is not None:
         vocab = Vocab(words=list(vocab_state["words"]), counts=list(vocab_state["counts"]), max_tokens=cfg.max_tokens)
     else:
         train = corpus.splits["train"]["comments"]
         vocab = Vocab.build(train, max_tokens=cfg.max_tokens, total=len(train))
+    if not need_vectors:
+        return vocab, None
     return vocab, build_embeddings(vocab, cfg.glove, dim=cfg.embed_dim, seed=cfg.seed)
 
 
 def prepare_data(cfg: TrainConfig, runtime: Runtime, *, splits_needed: tuple[str, ...] = ("train", "val", "test"),
-                 saved_vocab: dict | None = None) -> Prepared:
+                 saved_vocab: dict | None = None, need_vectors: bool = True) -> Prepared:
     """Load the corpus, check and cache the images, encode the comments; label what is untrained."""
     spec = get_spec(cfg.model)
     corpus = data_mod.load_corpus(
@@ -174,9 +178,11 @@ def prepare_data(cfg: TrainConfig, runtime: Runtime, *, splits_needed: tuple[str
     vocab_state = embeddings = encode = None
     random_vectors = False
     if spec.uses_text:
-        vocab, vectors = _text_side(cfg, corpus, saved_vocab)
+        vocab, vectors = _text_side(cfg, corpus, saved_vocab, need_vectors)
         vocab_state = {"words": vocab.words, "counts": vocab.counts}
-        embeddings, encode, random_vectors = vectors.matrix, vocab.encode, vectors.random
+        encode = vocab.encode
+        if vectors is not None:
+            embeddings, random_vectors = vectors.matrix, vectors.random
     labels = caveats(cfg.model_config(corpus.n_bins, 2, 1), random_vectors=random_vectors)
     datasets = {
         split: data_mod.make_dataset(corpus, split, cache=caches.get(split), encode=encode) for split in corpus.splits
@@ -539,7 +545,7 @@ def evaluate_checkpoint(
         image_size=state["image_size"], allow_missing_images=allow_missing_images, glove=None,
         cache_dir=cache_dir or str(Path(out) / "cache"), workers=workers,
     )
-    prepared = prepare_data(cfg, runtime, splits_needed=("test",), saved_vocab=state["vocab"])
+    prepared = prepare_data(cfg, runtime, splits_needed=("test",), saved_vocab=state["vocab"], need_vectors=False)
     if prepared.corpus.n_bins != state["n_bins"]:
         raise UserError(f"{corpus}: {prepared.corpus.n_bins} score bins, but {checkpoint} predicts {state['n_bins']}")
     prepared.labels = list(state["labels"])

