@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from crawl_helpers import page_requests
+from tests.crawler.crawl_helpers import page_requests
 
 from aesthetic.crawler.engine import open_output
 from aesthetic.crawler.ledger import Ledger, Outcome

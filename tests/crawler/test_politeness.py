@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from crawl_helpers import gaps, page_requests
+from tests.crawler.crawl_helpers import gaps, page_requests
 
 from aesthetic.crawler.ledger import Ledger
 from aesthetic.crawler.politeness import backoff_delay, parse_retry_after
