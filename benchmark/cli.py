@@ -45,7 +45,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=None, help="where decoded, resized images are cached (default OUT/cache)")
     parser.add_argument("--allow-missing-images", action="store_true",
                         help="train/evaluate on the readable images even if more than "
-                             f"{data_mod.DEFAULT_MAX_MISSING_FRACTION:.1%} are missing or unreadable (the count is recorded)")
+                             f"{data_mod.DEFAULT_MAX_MISSING_FRACTION * 100:g}%% are missing or unreadable (the count is recorded)")
     parser.add_argument("--compare-paper", action="store_true", help="print the paper's row (SPEC section 4) beside ours")
     parser.add_argument("--quiet", action="store_true", help="warnings only, no progress bars")
 

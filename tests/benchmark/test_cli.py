@@ -38,6 +38,8 @@ def test_train_help_documents_the_issue_flags(capsys) -> None:
                  "--resume", "--compare-paper", "--image-size", "--freeze-trunk", "--workers", "--quiet",
                  "--allow-missing-images", "--cache-dir"):
         assert flag in out, flag
+    # A bare % in a help string makes argparse print its internal dict (which also holds the raw text).
+    assert "more than 0.5% are missing or unreadable" in " ".join(out.split()) and "option_strings" not in out
 
 
 def test_bad_choices_exit_2(capsys) -> None:
