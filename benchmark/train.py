@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import signal
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from aesthetic.benchmark.runtime import (
 from aesthetic.benchmark.vocab import Vocab
 from aesthetic.benchmark.wordvectors import WordVectors, build_embeddings
 from aesthetic.core.errors import UserError
-from aesthetic.core.io import atomic_write_text
+from aesthetic.core.io import atomic_write, atomic_write_text
 from aesthetic.core.log import progress
 
 log = logging.getLogger(__name__)
@@ -271,17 +270,7 @@ def attention_maps(model: nn.Module, dataset, rows: list[int], runtime: Runtime)
 
 def save_checkpoint(path: Path, payload: dict) -> None:
     """torch.save to a temporary file, fsync, rename: a kill leaves the old checkpoint or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def load_checkpoint(path: Path) -> dict:

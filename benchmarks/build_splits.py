@@ -130,6 +130,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="share of the 255,529 images that get comments")
     parser.add_argument("--workdir", type=Path, help="where to generate inputs (default: a temporary folder)")
     args = parser.parse_args()
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()

@@ -7,9 +7,10 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_dir(path: Path) -> None:
@@ -27,8 +28,14 @@ def _sibling(path: Path, tag: str, suffix: str = "") -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file, fsync and rename.
+    """Write `data` to `path` via a temporary file, fsync and rename."""
+    atomic_write(path, lambda fh: fh.write(data))
 
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Let `write` fill a temporary file beside `path`, then fsync and rename it into place.
+
+    For writers that stream into a file object (torch.save, pyarrow's ParquetWriter).
     The file gets the permissions a plain `open()` would give (the umask applies),
     or keeps those of the file it replaces; mkstemp's private 0600 would hide
     published outputs from other users.
@@ -41,7 +48,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             if path.exists():
                 os.fchmod(fh.fileno(), stat.S_IMODE(path.stat().st_mode))
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

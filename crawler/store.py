@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -37,7 +38,7 @@ from warcio.warcwriter import WARCWriter
 
 from aesthetic.core import __version__
 from aesthetic.core.errors import UserError
-from aesthetic.core.io import fsync_dir
+from aesthetic.core.io import atomic_write, fsync_dir
 from aesthetic.core.schemas import COMMENTS_SCHEMA
 from aesthetic.crawler.ledger import Ledger
 
@@ -192,15 +193,12 @@ class CommentParts:
 
     def write_pending(self, seq: int, tables: pa.Table | Iterable[pa.Table]) -> None:
         """Write the part (one table, or several streamed one at a time) under its pending name, atomically."""
-        final = self.pending_path(seq)
-        tmp = final.with_name(final.name + ".tmp")
-        with pq.ParquetWriter(tmp, COMMENTS_SCHEMA, compression="zstd") as writer:
-            for table in [tables] if isinstance(tables, pa.Table) else tables:
-                writer.write_table(table)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        fsync_dir(self.dir)
+        def write(sink: BinaryIO) -> None:
+            with pq.ParquetWriter(sink, COMMENTS_SCHEMA, compression="zstd") as writer:
+                for table in [tables] if isinstance(tables, pa.Table) else tables:
+                    writer.write_table(table)
+
+        atomic_write(self.pending_path(seq), write)
 
     def publish(self, seq: int) -> None:
         os.replace(self.pending_path(seq), self.part_path(seq))
