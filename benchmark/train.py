@@ -43,6 +43,7 @@ from aesthetic.benchmark.runtime import (
     seed_everything,
     set_rng_state,
 )
+from aesthetic.benchmark.torchfile import safe_load
 from aesthetic.benchmark.vocab import Vocab
 from aesthetic.benchmark.wordvectors import WordVectors, build_embeddings
 from aesthetic.core.errors import UserError
@@ -275,13 +276,7 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint of ours, loaded without running pickled code; a UserError if it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: checkpoint not found")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise UserError(f"{path}: not a readable checkpoint ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from err
+    payload = safe_load(path, "checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path}: not an aesthetic-benchmark checkpoint (expected format {CHECKPOINT_FORMAT})")
     return payload

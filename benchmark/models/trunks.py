@@ -23,6 +23,7 @@ import torchvision.models as tvm
 from torch import nn
 
 from aesthetic.benchmark.models.base import ModelConfig
+from aesthetic.benchmark.torchfile import safe_load
 from aesthetic.core.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -101,14 +102,7 @@ def trunk_channels(name: str) -> int:
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A state_dict from a user's file, safely (weights_only), or a UserError saying why not."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: trunk weights file not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise UserError(f"{path}: not a PyTorch weights file ({type(exc).__name__}: {first[:200]})") from exc
+    obj = safe_load(path, "PyTorch weights file")
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -264,7 +264,7 @@ def test_weights_that_do_not_fit_the_trunk_are_a_user_error(tmp_path: Path) -> N
     with pytest.raises(UserError, match="missing keys"):
         Trunk("mobilenet_v2", tmp_path / "missing.pth")
     (tmp_path / "junk.pth").write_bytes(b"this is not a checkpoint")
-    with pytest.raises(UserError, match="not a PyTorch weights file"):
+    with pytest.raises(UserError, match="not a readable PyTorch weights file"):
         Trunk("mobilenet_v2", tmp_path / "junk.pth")
     with pytest.raises(UserError, match="not found"):
         Trunk("mobilenet_v2", tmp_path / "absent.pth")
