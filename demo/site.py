@@ -173,19 +173,15 @@ def render_robots(config: SiteConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | None = None) -> web.Application:
-    """The fake site as an aiohttp application; `app["log"]` lists every request answered."""
-    config = config or SiteConfig()
-    by_id = items if isinstance(items, dict) else {item.image_id: item for item in items}
-    faults = {item_id: list(queue) for item_id, queue in config.faults.items()}
-    log: list[RequestRecord] = []
-    page_requests = 0
+def _recorder(log: list[RequestRecord], latency: float = 0.0):  # type: ignore[no-untyped-def]
+    """Middleware that notes every request's arrival time, path, status and headers in `log`
+    (the tests' evidence of politeness), after an optional artificial latency."""
 
     @web.middleware
     async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
         arrived = time.monotonic()
-        if config.latency:
-            await asyncio.sleep(config.latency)
+        if latency:
+            await asyncio.sleep(latency)
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -193,6 +189,18 @@ def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | N
             raise
         log.append(RequestRecord(arrived, request.path_qs, response.status, dict(request.headers)))
         return response
+
+    return record
+
+
+def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | None = None) -> web.Application:
+    """The fake site as an aiohttp application; `app["log"]` lists every request answered."""
+    config = config or SiteConfig()
+    by_id = items if isinstance(items, dict) else {item.image_id: item for item in items}
+    faults = {item_id: list(queue) for item_id, queue in config.faults.items()}
+    log: list[RequestRecord] = []
+    page_requests = 0
+    record = _recorder(log, config.latency)
 
     async def robots(request: web.Request) -> web.Response:
         if config.robots_status != 200:
@@ -265,17 +273,7 @@ def make_archive_app(captures: dict[str, list[FakeCapture]]) -> web.Application:
     """A fake Internet Archive: the CDX API (`/cdx/search/cdx?url=...&output=json`) and raw captures
     (`/web/<timestamp>id_/<url>`; an inexact timestamp redirects to the nearest capture, as the Archive does)."""
     log: list[RequestRecord] = []
-
-    @web.middleware
-    async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
-        arrived = time.monotonic()
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            log.append(RequestRecord(arrived, request.path_qs, exc.status, dict(request.headers)))
-            raise
-        log.append(RequestRecord(arrived, request.path_qs, response.status, dict(request.headers)))
-        return response
+    record = _recorder(log)
 
     async def robots(request: web.Request) -> web.Response:
         return web.Response(text="User-agent: *\nAllow: /\n", content_type="text/plain")
