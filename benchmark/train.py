@@ -18,7 +18,6 @@ import dataclasses
 import json
 import logging
 import os
-import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,7 +53,6 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "aesthetic-benchmark-checkpoint/1"
 # Fault injection for the resume tests: the process SIGKILLs itself right after epoch N's checkpoint.
-KILL_AFTER_EPOCH_ENV = "AESTHETIC_KILL_AFTER_EPOCH"
 
 
 @dataclass
@@ -399,7 +397,6 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     per_rank = cfg.batch_size // runtime.world_size
     sampler = DistributedSampler(train_set, num_replicas=runtime.world_size, rank=runtime.rank, shuffle=True, seed=cfg.seed)
     loader = make_loader(train_set, runtime, per_rank, workers, sampler=sampler, drop_last=len(sampler) >= per_rank)
-    kill_after = int(os.environ.get(KILL_AFTER_EPOCH_ENV, "-1"))
 
     epoch = progress_state["epoch"] + 1
     while not progress_state["stopped"] and epoch < cfg.epochs:
@@ -429,8 +426,6 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
         runtime.barrier()
         if p["stopped"]:
             log.info("early stop: validation loss has not improved for %d epochs", cfg.patience)
-        if epoch == kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
         epoch += 1
     record = None
     if runtime.is_main:
