@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -185,7 +187,8 @@ def _read_all_comments(prepared: Prepared, options: BuildOptions) -> RawComments
     matched[matched] = prepared.available[np.searchsorted(index_ids, ids[matched])]
     kept = np.flatnonzero(matched)
     kept = kept[_page_order(ids[kept], np.concatenate(rank_parts)[kept], np.concatenate(pos_parts)[kept])]
-    texts = texts.combine_chunks()  # one contiguous array: take on many chunks is far slower
+    # One contiguous array (take on many chunks is far slower); a single chunk is used as it is, not copied.
+    texts = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
     if not (len(kept) == len(ids) and np.array_equal(kept, np.arange(len(ids)))):
         texts = texts.take(pa.array(kept))
     files = [InputFile("comments", f) for s in sources for f in s.files]
@@ -255,6 +258,37 @@ def build(prepared: Prepared, options: BuildOptions,
     `finish(staging_dir, report)` runs inside the staged folder before it replaces the old
     output (the Croissant file goes there), so the whole folder appears at once or not at all.
     """
+    with _reusing_memory_pool():
+        return _build(prepared, options, finish)
+
+
+@contextmanager
+def _reusing_memory_pool() -> Iterator[None]:
+    """Allocate Arrow memory from jemalloc while building, unless ARROW_DEFAULT_MEMORY_POOL says otherwise.
+
+    The build copies the ~300 MB comment column a few times. With pyarrow's default mimalloc
+    each copy lands in freshly mapped (transparent huge) pages, and faulting those in costs
+    more than the copy itself (measured: the final filter 1.4 s vs 0.36 s); jemalloc reuses
+    the pages the previous copy freed. Restored afterwards, so callers' own pool is untouched.
+    """
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        yield
+        return
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without jemalloc (e.g. Windows wheels)
+        yield
+        return
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def _build(prepared: Prepared, options: BuildOptions,
+           finish: Callable[[Path, dict[str, Any]], None] | None) -> dict[str, Any]:
     dataset = prepared.dataset
     raw = _read_all_comments(prepared, options)
     n_raw = len(raw.ids)

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aesthetic.corpus.bytescan import byte_ranges, rows_with_bytes, rows_with_double_space, rows_with_edge_space, rows_with_substring
+from aesthetic.corpus.bytescan import rows_with_bytes
 from aesthetic.corpus.tokenize import tokenize
 
 RULE_SET_VERSION = "1"
@@ -34,8 +34,9 @@ RULE_SET_VERSION = "1"
 class Rule:
     """A cleaning rule.
 
-    transform: `fn(text) -> (new text, changed rows)`, plus `candidates(text) -> bool array`, a cheap
-    scan true for every row the transform could change, so the transforms run on those rows only.
+    transform: `fn(text) -> (new text, changed rows)`, plus `candidates`, an RE2 pattern that matches
+    every row the transform could change: `clean` finds the rows any transform could change in one
+    regex pass (the patterns joined), and the transforms run on those rows only.
     drop: `fn(text, image_ids, alive) -> rows to drop`, only among the `alive` ones (not yet dropped).
     """
 
@@ -43,7 +44,7 @@ class Rule:
     description: str
     kind: str  # "transform" | "drop"
     fn: Callable
-    candidates: Callable | None = None
+    candidates: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class RuleHits:
 RULES: list[Rule] = []
 
 
-def rule(name: str, description: str, kind: str, candidates: Callable | None = None) -> Callable[[Callable], Callable]:
+def rule(name: str, description: str, kind: str, candidates: str | None = None) -> Callable[[Callable], Callable]:
     """Register a rule; the order of registration is the order of application (transforms first)."""
 
     def register(fn: Callable) -> Callable:
@@ -64,23 +65,6 @@ def rule(name: str, description: str, kind: str, candidates: Callable | None = N
         return fn
 
     return register
-
-
-def _contains_any(text: pa.Array, needles: tuple[bytes, ...]) -> np.ndarray:
-    """Rows containing any of the literal `needles`."""
-    found = np.zeros(len(text), dtype=bool)
-    for needle in needles:
-        found |= rows_with_substring(text, needle)
-    return found
-
-
-_NON_ASCII = byte_ranges(non_ascii=True)
-_HTML_BYTES = byte_ranges(b"<&")
-_ODD_SPACE = byte_ranges(b"\t\n\v\f\r", non_ascii=True)  # non-ASCII: the Unicode spaces
-
-
-def _non_ascii(text: pa.Array) -> np.ndarray:
-    return rows_with_bytes(text, _NON_ASCII)
 
 
 def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tuple[pa.Array, np.ndarray]:
@@ -97,8 +81,8 @@ def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tu
 
 # -- quotes ----------------------------------------------------------------------------------
 # The site writes the header itself, as "Originally posted by"; "riginally" also finds a lower-cased
-# dump or odd spacing. One literal keeps the scan of the whole column to a single fast pass.
-_QUOTE_NEEDLES = (b"riginally",)
+# dump or odd spacing.
+_QUOTE_CANDIDATE = "riginally"
 # DPChallenge wraps a quoted comment in its own <table>: the header, <hr/>, then <i>quoted</i>.
 _HTML_QUOTE_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).)*?Originally\s+posted\s+by.*?</table>", re.S | re.I)
 _HTML_QUOTE_BARE = re.compile(
@@ -115,15 +99,11 @@ def remove_quote(text: str) -> str:
     return _TEXT_QUOTE.sub("\n", text)
 
 
-def _quote_candidates(text: pa.Array) -> np.ndarray:
-    return _contains_any(text, _QUOTE_NEEDLES)
-
-
 @rule("quotes", "Remove quotes of other comments: DPChallenge's 'Originally posted by X:' header with the "
       "quoted text (HTML quote block, or in plain text the header and the following line; without a line "
-      "break everything from the header on).", "transform", _quote_candidates)
+      "break everything from the header on).", "transform", _QUOTE_CANDIDATE)
 def _quotes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    return _patch(text, pa.array(_quote_candidates(text)), remove_quote)
+    return _patch(text, pc.match_substring_regex(text, _QUOTE_CANDIDATE), remove_quote)
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -137,17 +117,17 @@ def html_to_text(text: str) -> str:
 
 
 @rule("html", "Turn HTML into text: line-break and block tags become line breaks, other tags are removed, "
-      "entities (&amp; &#39; ...) are decoded.", "transform", lambda text: rows_with_bytes(text, _HTML_BYTES))
+      "entities (&amp; &#39; ...) are decoded.", "transform", _HTML_CANDIDATE)
 def _html(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    candidates = np.zeros(len(text), dtype=bool)
-    rows = np.flatnonzero(rows_with_bytes(text, _HTML_BYTES))
-    candidates[rows] = np.asarray(pc.match_substring_regex(text.take(pa.array(rows)), _HTML_CANDIDATE), dtype=bool)
-    return _patch(text, pa.array(candidates), html_to_text)
+    return _patch(text, pc.match_substring_regex(text, _HTML_CANDIDATE), html_to_text)
 
 
 # -- Unicode and whitespace ------------------------------------------------------------------
+_NON_ASCII = r"[^\x00-\x7f]"
+
+
 @rule("nfc", "Normalise Unicode to NFC (composed characters), so equal-looking comments are equal.", "transform",
-      _non_ascii)
+      _NON_ASCII)
 def _nfc(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     mask = pc.invert(pc.string_is_ascii(text))
     hits = np.zeros(len(text), dtype=bool)
@@ -162,15 +142,14 @@ def _nfc(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 _WHITESPACE = r"[\s\p{Z}\x{85}]+"
 
 
-def _whitespace_candidates(text: pa.Array) -> np.ndarray:
-    """Two spaces, a space at an end, an ASCII control space, or any non-ASCII (Unicode spaces)."""
-    return rows_with_bytes(text, _ODD_SPACE) | rows_with_double_space(text) | rows_with_edge_space(text)
+# Two spaces, a space at an end, an ASCII control space, or any non-ASCII (the Unicode spaces).
+_WHITESPACE_CANDIDATE = r"[\t\n\x0b\x0c\r]|[^\x00-\x7f]|  |^ | $"
 
 
 @rule("whitespace", "Collapse every run of whitespace (line breaks, tabs, Unicode spaces) to one space and "
-      "trim both ends.", "transform", _whitespace_candidates)
+      "trim both ends.", "transform", _WHITESPACE_CANDIDATE)
 def _whitespace(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    mask = pa.array(_whitespace_candidates(text))
+    mask = pc.match_substring_regex(text, _WHITESPACE_CANDIDATE)
     hits = np.zeros(len(text), dtype=bool)
     if not pc.any(mask).as_py():
         return text, hits
@@ -273,9 +252,7 @@ def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
     drops = [r for r in RULES if r.kind == "drop"]
     assert RULES == transforms + drops, "transform rules must come before drop rules"
     # A row no transform could change stays as it is through all of them: run them on the rest only.
-    dirty = np.zeros(len(text), dtype=bool)
-    for r in transforms:
-        dirty |= r.candidates(text)
+    dirty = np.asarray(pc.match_substring_regex(text, "|".join(f"(?:{r.candidates})" for r in transforms)), dtype=bool)
     subset = text.filter(pa.array(dirty))
     alive = np.ones(len(text), dtype=bool)
     for r in progress(RULES, total=len(RULES), desc="cleaning rules", unit="rule"):
@@ -294,7 +271,8 @@ def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
     if drop_score_mentions:
         hits.append(RuleHits("score-mentions", SCORE_MENTION_DESCRIPTION, n_flagged))
         alive &= ~flagged
-    return Cleaned(image_ids[alive], text.filter(pa.array(alive)), hits, n_flagged, n_images)
+    # take, not filter: for a string column it is twice as fast, and the result is the same
+    return Cleaned(image_ids[alive], text.take(pa.array(np.flatnonzero(alive))), hits, n_flagged, n_images)
 
 
 def rule_set() -> list[dict[str, str]]:
