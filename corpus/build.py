@@ -346,9 +346,14 @@ def _build(prepared: Prepared, options: BuildOptions,
     schema = schema.with_metadata({**schema.metadata, b"aesthetic.provenance": json.dumps(provenance, sort_keys=True)})
     table = _image_table(prepared, prepared.partition.codes, cleaned.image_ids, cleaned.text, labels, schema)
     with staged_dir(Path(options.out) / dataset) as staging:
-        for split in progress(SPLITS, total=len(SPLITS), desc="writing splits", unit="split"):
+        def write(split: str) -> None:
             rows = np.flatnonzero(final & (prepared.partition.codes == SPLIT_CODES[split]))
             pq.write_table(table.take(pa.array(rows)), staging / f"{split}.parquet", compression="zstd")
+
+        # The Parquet writer encodes one column after another on one core: the splits go in parallel.
+        with ThreadPoolExecutor(max_workers=len(SPLITS)) as pool:
+            for _ in progress(pool.map(write, SPLITS), total=len(SPLITS), desc="writing splits", unit="split"):
+                pass
         (staging / "build_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if finish is not None:
             finish(staging, report)
