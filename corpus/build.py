@@ -233,13 +233,12 @@ def _list_array(offsets: np.ndarray, values: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values)
 
 
-def _image_table(prepared: Prepared, codes: np.ndarray, comment_ids: np.ndarray, texts: pa.Array,
-                 labels: Labels, schema: pa.Schema) -> pa.Table:
-    """One row per index image in the split schema (rows are filtered per split afterwards)."""
+def _image_table(prepared: Prepared, codes: np.ndarray, comment_offsets: np.ndarray, labels: Labels,
+                 schema: pa.Schema) -> pa.Table:
+    """One row per index image in the split schema, but for `comments` (rows and comments are
+    taken per split afterwards, by `_split_table`)."""
     index = prepared.index
     n, k = index.votes.shape
-    starts = np.searchsorted(comment_ids, index.ids, side="left")
-    comment_offsets = np.r_[starts, len(comment_ids)]
     names = np.array(SPLITS, dtype=object)
     columns: dict[str, pa.Array] = {
         "image_id": pa.array(index.ids, pa.int64()),
@@ -249,7 +248,6 @@ def _image_table(prepared: Prepared, codes: np.ndarray, comment_ids: np.ndarray,
         "mean_score": pa.array(np.nan_to_num(labels.mean), pa.float64()),
         "std_score": pa.array(np.nan_to_num(labels.std), pa.float64()),
         "label_high": pa.array(labels.high, pa.bool_()),
-        "comments": _list_array(comment_offsets, texts),
         "n_comments": pa.array(np.diff(comment_offsets), pa.int32()),
     }
     if "semantic_tags" in index.extra:
@@ -259,7 +257,19 @@ def _image_table(prepared: Prepared, codes: np.ndarray, comment_ids: np.ndarray,
     for name, values in index.extra.items():
         if name != "semantic_tags":
             columns[name] = pa.array(values, schema.field(name).type)
-    return pa.table([columns[f.name] for f in schema], schema=schema)
+    return pa.table([columns[f.name] for f in schema if f.name != "comments"],
+                    schema=pa.schema([f for f in schema if f.name != "comments"]))
+
+
+def _split_table(images: pa.Table, rows: np.ndarray, comment_offsets: np.ndarray, cleaned: cleaning.Cleaned,
+                 schema: pa.Schema) -> pa.Table:
+    """The given rows of the image table, with their comments taken straight from the cleaned column."""
+    counts = np.diff(comment_offsets)[rows]
+    kept = np.repeat(comment_offsets[rows] - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+    comments = _list_array(np.r_[0, np.cumsum(counts)], cleaned.all_text.take(pa.array(cleaned.rows[kept])))
+    taken = images.take(pa.array(rows))
+    return pa.table([pa.chunked_array([comments]) if f.name == "comments" else taken[f.name] for f in schema],
+                    schema=schema)
 
 
 def build(prepared: Prepared, options: BuildOptions,
@@ -339,7 +349,7 @@ def _build(prepared: Prepared, options: BuildOptions,
         },
         "dropped_images_policy": "images with no usable comment are removed (as in the paper); images with "
                                  "zero votes have no label and are removed too, counted under no_votes",
-        "comments": {"raw": n_raw, "usable": int(len(cleaned.text)),
+        "comments": {"raw": n_raw, "usable": int(len(cleaned.rows)),
                      "not_matching_an_available_image": raw.unmatched},
         "rules": [{"name": r.name, "description": r.description, "hits": r.hits} for r in cleaned.rules],
         "label_leakage": {
@@ -355,11 +365,13 @@ def _build(prepared: Prepared, options: BuildOptions,
     provenance = {"tool_version": report["tool_version"], "inputs": inputs, "rules": cleaning.rule_set(),
                   "options": report["options"], "partition": report["partition"]}
     schema = schema.with_metadata({**schema.metadata, b"aesthetic.provenance": json.dumps(provenance, sort_keys=True)})
-    table = _image_table(prepared, prepared.partition.codes, cleaned.image_ids, cleaned.text, labels, schema)
+    comment_offsets = np.r_[np.searchsorted(cleaned.image_ids, prepared.index.ids, side="left"), len(cleaned.image_ids)]
+    images = _image_table(prepared, prepared.partition.codes, comment_offsets, labels, schema)
     with staged_dir(Path(options.out) / dataset) as staging:
         def write(split: str) -> None:
             rows = np.flatnonzero(final & (prepared.partition.codes == SPLIT_CODES[split]))
-            pq.write_table(table.take(pa.array(rows)), staging / f"{split}.parquet", compression="zstd")
+            pq.write_table(_split_table(images, rows, comment_offsets, cleaned, schema), staging / f"{split}.parquet",
+                           compression="zstd")
 
         # The Parquet writer encodes one column after another on one core: the splits go in parallel.
         with ThreadPoolExecutor(max_workers=len(SPLITS)) as pool:

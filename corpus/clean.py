@@ -265,11 +265,23 @@ def score_mentions(text: pa.Array) -> np.ndarray:
 
 @dataclass
 class Cleaned:
+    """The kept comments: `image_ids[i]` and `all_text[rows[i]]`.
+
+    `all_text` is every comment after the transforms, dropped ones included: the build takes
+    each split's comments from it directly, instead of copying the ~300 MB column once more
+    here only to copy it again per split. `text` gives the kept ones as one array.
+    """
+
     image_ids: np.ndarray
-    text: pa.Array
+    rows: np.ndarray
+    all_text: pa.Array
     rules: list[RuleHits]
     score_mentions: int
     images_with_score_mentions: int
+
+    @property
+    def text(self) -> pa.Array:
+        return self.all_text.take(pa.array(self.rows))
 
 
 def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
@@ -299,8 +311,7 @@ def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
     if drop_score_mentions:
         hits.append(RuleHits("score-mentions", SCORE_MENTION_DESCRIPTION, n_flagged))
         alive &= ~flagged
-    # take, not filter: for a string column it is twice as fast, and the result is the same
-    return Cleaned(image_ids[alive], text.take(pa.array(np.flatnonzero(alive))), hits, n_flagged, n_images)
+    return Cleaned(image_ids[alive], np.flatnonzero(alive), text, hits, n_flagged, n_images)
 
 
 def rule_set() -> list[dict[str, str]]:
