@@ -75,10 +75,12 @@ def _matches(text: pa.Array, pattern: str) -> np.ndarray:
     if workers < 2:
         return np.asarray(pc.match_substring_regex(text, pattern), dtype=bool)
     bounds = np.linspace(0, len(text), workers + 1).astype(np.int64).tolist()
+
+    def match(lo: int, hi: int) -> np.ndarray:
+        return np.asarray(pc.match_substring_regex(text.slice(lo, hi - lo), pattern), dtype=bool)
+
     with ThreadPoolExecutor(workers) as pool:
-        parts = pool.map(lambda lo, hi: np.asarray(pc.match_substring_regex(text.slice(lo, hi - lo), pattern), dtype=bool),
-                         bounds[:-1], bounds[1:])
-        return np.concatenate(list(parts))
+        return np.concatenate(list(pool.map(match, bounds[:-1], bounds[1:])))
 
 
 def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tuple[pa.Array, np.ndarray]:
