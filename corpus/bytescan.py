@@ -1,15 +1,13 @@
 """Which rows of an Arrow string column contain certain bytes, by scanning its UTF-8 buffer with numpy.
 
-The cleaning rules only need to touch the few comments that hold HTML, quotes, odd
-whitespace or non-ASCII text. Finding them with per-row string kernels costs about a
-second per pattern on three million comments; one numpy pass over the contiguous
-UTF-8 data buffer (a byte lookup table, in bounded chunks) costs a fraction of that.
-Positions are mapped back to rows with the offsets buffer.
+The score-mention check only needs the comments that hold a digit. Finding them with
+a per-row string kernel costs about a second on three million comments; one numpy
+pass over the contiguous UTF-8 data buffer (in bounded chunks) costs a fraction of
+that. Positions are mapped back to rows with the offsets buffer.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -42,22 +40,11 @@ def _rows_where(text: pa.Array, test: Callable[[np.ndarray, int, int], np.ndarra
     return rows
 
 
-ByteRanges = tuple[tuple[int, int], ...]
-
-
-def byte_ranges(chars: bytes = b"", *, non_ascii: bool = False) -> ByteRanges:
-    """The given bytes (and every byte >= 0x80 with non_ascii) as inclusive ranges, runs merged."""
-    ranges: list[list[int]] = []
-    for c in sorted(set(chars)) + (list(range(0x80, 0x100)) if non_ascii else []):
-        if ranges and ranges[-1][1] == c - 1:
-            ranges[-1][1] = c
-        else:
-            ranges.append([c, c])
-    return tuple((first, last) for first, last in ranges)
+ByteRanges = tuple[tuple[int, int], ...]  # inclusive (first, last) byte values
 
 
 def rows_with_bytes(text: pa.Array, ranges: ByteRanges) -> np.ndarray:
-    """Rows containing at least one byte in one of the inclusive `ranges` (see byte_ranges)."""
+    """Rows containing at least one byte in one of the inclusive `ranges`."""
     def test(data: np.ndarray, lo: int, hi: int) -> np.ndarray:
         chunk = data[lo:hi]
         hit = np.zeros(hi - lo, dtype=bool)
@@ -71,39 +58,3 @@ def rows_with_bytes(text: pa.Array, ranges: ByteRanges) -> np.ndarray:
         return hit
 
     return _rows_where(text, test)
-
-
-def rows_with_double_space(text: pa.Array) -> np.ndarray:
-    """Rows with two spaces in a row (a pair across two rows marks the first, which ends with a space)."""
-    def test(data: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        end = min(hi + 1, len(data))
-        return (data[lo:end - 1] == 32) & (data[lo + 1:end] == 32)
-
-    return _rows_where(text, test)
-
-
-def rows_with_edge_space(text: pa.Array) -> np.ndarray:
-    """Rows that start or end with a space."""
-    offsets, data = _layout(text)
-    nonempty = offsets[1:] > offsets[:-1]
-    edge = np.zeros(len(text), dtype=bool)
-    edge[nonempty] = (data[offsets[:-1][nonempty]] == 32) | (data[offsets[1:][nonempty] - 1] == 32)
-    return edge
-
-
-def rows_with_substring(text: pa.Array, needle: bytes) -> np.ndarray:
-    """Rows containing `needle` (a literal regex over a memoryview of the buffer: no copy, fast for rare needles)."""
-    offsets, data = _layout(text)
-    rows = np.zeros(len(text), dtype=bool)
-    if not len(text):
-        return rows
-    first = int(offsets[0])
-    view = memoryview(data)[first:int(offsets[-1])]
-    hits = [m.start() for m in re.finditer(re.escape(needle), view)]
-    if hits:
-        positions = np.asarray(hits, dtype=np.int64) + first
-        starts = np.searchsorted(offsets, positions, side="right") - 1
-        # a match may straddle two rows; keep it only when it lies inside one row
-        inside = positions + len(needle) <= offsets[starts + 1]
-        rows[starts[inside]] = True
-    return rows
