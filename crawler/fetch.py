@@ -124,7 +124,6 @@ class Fetcher:
     async def get(self, url: str) -> Response:
         """GET `url`, following allowed redirects; raises FetchError when there is no answer."""
         for _ in range(MAX_REDIRECTS + 1):
-            self.allow.check(url)
             response = await self.get_once(url)
             location = response.header("Location")
             if response.status not in REDIRECT_STATUSES or not location:
@@ -133,7 +132,8 @@ class Fetcher:
         raise FetchError(f"more than {MAX_REDIRECTS} redirects, last to {url!r}")
 
     async def get_once(self, url: str) -> Response:
-        """One GET, no redirect following (the caller checks and spaces each hop)."""
+        """One GET, no redirect following (the caller spaces each hop); RefusedURL off the allowed hosts."""
+        self.allow.check(url)
         started = time.monotonic()
         try:
             async with self._client().get(url, allow_redirects=False) as resp:

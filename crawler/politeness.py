@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
-from aesthetic.crawler.fetch import REDIRECT_STATUSES, FetchError, Fetcher, Response
+from aesthetic.crawler.fetch import MAX_REDIRECTS, REDIRECT_STATUSES, FetchError, Fetcher, Response
 from aesthetic.crawler.robots import ROBOTS_TTL_S, RobotsRules
 
 log = logging.getLogger(__name__)
-MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -142,8 +141,13 @@ class Politeness:
 
     # --- the request path ------------------------------------------------------
     async def request(self, url: str) -> Response:
-        """GET `url` politely, following allowed redirects; raises Disallowed, RobotsUnreachable, FetchError."""
+        """GET `url` politely, following allowed redirects; raises Disallowed, RobotsUnreachable, FetchError.
+
+        Each URL (the first one too: a photo URL comes from a page) is allow-checked before its host's
+        robots.txt is asked for, so a foreign host is refused as such, not mistaken for an unreachable one.
+        """
         for _ in range(MAX_REDIRECTS + 1):
+            self.fetcher.allow.check(url)
             state = self.host(url)
             rules = await self.robots(state)
             if not rules.allowed(url):
@@ -153,7 +157,6 @@ class Politeness:
             if response.status not in REDIRECT_STATUSES or not location:
                 return response
             url = urljoin(url, location)
-            self.fetcher.allow.check(url)
         raise FetchError(f"more than {MAX_REDIRECTS} redirects, last to {url!r}")
 
     async def robots(self, state: HostState) -> RobotsRules:

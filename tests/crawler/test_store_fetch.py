@@ -72,3 +72,20 @@ def test_only_http_and_https_to_allowed_hosts() -> None:
     for url in ("file:///etc/passwd", "javascript:alert(1)", "https://127.0.0.1/", "http://xdpchallenge.com/"):
         with pytest.raises(RefusedURL):
             allow.check(url)
+
+
+def test_a_url_off_the_allowed_hosts_is_refused_before_any_request() -> None:
+    """A photo URL comes from a page: a foreign host must be refused as such (not retried), and not
+    taken for a host whose robots.txt is unreachable; the fetcher itself refuses it too."""
+    from aesthetic.crawler.politeness import Politeness, PolitenessConfig
+
+    async def attempt() -> None:
+        async with Fetcher(HostAllowList(["127.0.0.1"]), contact="t@example.org") as fetcher:
+            with pytest.raises(RefusedURL, match="not one of this source's hosts"):
+                await fetcher.get_once("http://elsewhere.test/photo.jpg")
+            policy = Politeness(PolitenessConfig(min_delay=0.0), fetcher)
+            with pytest.raises(RefusedURL, match="not one of this source's hosts"):
+                await policy.request("http://elsewhere.test/photo.jpg")
+            assert policy.hosts == {}  # no host state, no robots.txt asked for
+
+    asyncio.run(attempt())
