@@ -79,15 +79,17 @@ def _read_datta(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"))))
-    header = [h.strip().lower() for h in rows[0]]
-    if header[0] not in ID_HEADERS or len(header) != 1 + PHOTONET_SCORES:
-        raise located(path, 1, f"CSV header must be `photo_id` then {PHOTONET_SCORES} count columns, got {rows[0]}")
+    # Numbered by the reader's line count, so blank lines before the header or between rows keep
+    # the messages' line numbers right.
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    header_no, header_row = rows[0] if rows else (1, [])
+    header = [h.strip().lower() for h in header_row]
+    if not header or header[0] not in ID_HEADERS or len(header) != 1 + PHOTONET_SCORES:
+        raise located(path, header_no, f"CSV header must be `photo_id` then {PHOTONET_SCORES} count columns, got {header_row}")
     seen: dict[int, int] = {}
     parsed = []
-    for no, row in enumerate(rows[1:], start=2):
-        if not row or not any(cell.strip() for cell in row):
-            continue
+    for no, row in rows[1:]:
         if len(row) != len(header):
             raise located(path, no, f"expected {len(header)} columns, got {len(row)}")
         try:

@@ -81,7 +81,7 @@ def test_photonet_layouts_agree(tmp_path: Path) -> None:
     plain = read_photonet_ratings(_write(tmp_path, "20 0 1 2 3 4 5 6\n10 1 1 1 1 1 1 1\n", "p.txt"))
     datta = read_photonet_ratings(_write(tmp_path, "1 20 21 5.33 0 1 2 3 4 5 6\n2 10 7 4.0 1 1 1 1 1 1 1\n"
                                          "3 30 0 -1 -1 -1 -1 -1 -1 -1 -1\n", "d.txt"))
-    csv = read_photonet_ratings(_write(tmp_path, "photo_id,c1,c2,c3,c4,c5,c6,c7\n20,0,1,2,3,4,5,6\n10,1,1,1,1,1,1,1\n", "c.csv"))
+    csv = read_photonet_ratings(_write(tmp_path, "\nphoto_id,c1,c2,c3,c4,c5,c6,c7\n20,0,1,2,3,4,5,6\n10,1,1,1,1,1,1,1\n", "c.csv"))
     assert plain.ids.tolist() == csv.ids.tolist() == [10, 20]
     assert datta.ids.tolist() == [10, 20, 30]
     assert plain.votes.tolist() == csv.votes.tolist() == datta.votes[:2].tolist()
@@ -97,6 +97,9 @@ def test_photonet_layouts_agree(tmp_path: Path) -> None:
         ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,1,1,1,1,1\n1,1,1,1,1,1,1,1\n", "c.csv:3: duplicate photo_id 1"),
         ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,1,1,1,1\n", "c.csv:2: expected 8 columns, got 7"),
         ("c.csv", "name,c1,c2,c3,c4,c5,c6,c7\n", "c.csv:1: CSV header must be `photo_id`"),
+        ("c.csv", "\n \nname,c1,c2,c3,c4,c5,c6,c7\n", "c.csv:3: CSV header must be `photo_id`"),
+        ("c.csv", "\nphoto_id,c1,c2,c3,c4,c5,c6,c7\n\n1,1,1,1,1,1,1\n", "c.csv:4: expected 8 columns, got 7"),
+        ("c.csv", " , \n", "c.csv:1: CSV header must be `photo_id`"),
     ],
 )
 def test_photonet_ratings_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
