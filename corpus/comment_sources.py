@@ -144,7 +144,7 @@ def _lines(path: Path) -> pa.Array:
     """The non-empty lines of a text file as an Arrow string array, split by pyarrow's C++ reader.
 
     The unit separator (0x1f) as delimiter makes each line one field; a file that contains it, or
-    is not UTF-8, goes through Python instead (invalid bytes replaced).
+    is not UTF-8, goes through Python instead (invalid bytes replaced), split the same way.
     """
     try:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=["line"], block_size=1 << 24),
@@ -153,14 +153,20 @@ def _lines(path: Path) -> pa.Array:
                                                                     strings_can_be_null=False))
         return table["line"]
     except pa.ArrowInvalid:
-        return pa.array(read_bytes(path, "comments").decode("utf-8", errors="replace").splitlines(), pa.string())
+        return pa.array([line for _, line in _numbered_lines(path)], pa.string())
+
+
+def _numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """(1-based line number, line) of each non-empty line, as pyarrow's reader splits them: after a
+    UTF-8 BOM, at \\n, \\r\\n or \\r only (str.splitlines would also split at \\x0b, \\x0c, \\x1c-\\x1e,
+    \\x85 and \\u2028, which can sit inside a comment, and then misnumber every later line)."""
+    text = read_bytes(path, "comments").decode("utf-8-sig", errors="replace")
+    return [(no, line) for no, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1) if line]
 
 
 def _line_number(path: Path, row: int) -> int:
     """1-based line number of the row-th non-empty line (for error messages only)."""
-    text = read_bytes(path, "comments").decode("utf-8", errors="replace")
-    nonempty = [no for no, line in enumerate(text.splitlines(), start=1) if line]
-    return nonempty[row]
+    return _numbered_lines(path)[row][0]
 
 
 @reader("ava-captions")

@@ -77,6 +77,21 @@ def test_ava_captions_bad_line(tmp_path: Path) -> None:
         _rows(path, "ava-captions")
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "5#fine\u2028still the same comment\n\nabc#broken\n",  # a line separator inside a comment is no line end
+        "5#fine\x1f\n\n\nabc#broken\n",  # the unit separator sends the file through the Python reader
+    ],
+)
+def test_ava_captions_bad_line_is_numbered_as_the_file_is(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "captions.txt"
+    path.write_text(content, encoding="utf-8")
+    line = content.count("\n", 0, content.index("abc")) + 1
+    with pytest.raises(UserError, match=rf"captions.txt:{line}: an AVA-Captions line must start with `<image id>#`"):
+        _rows(path, "ava-captions")
+
+
 def test_csv_and_jsonl_with_and_without_position(tmp_path: Path) -> None:
     csv = tmp_path / "c.csv"
     csv.write_text('image_id,text\n5,first on five\n7,only on seven\n5,"second on five"\n')
