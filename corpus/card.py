@@ -26,6 +26,7 @@ REPORT_KEYS: tuple[str, ...] = (
     "tool_version",
     "inputs",
     "options",
+    "options.threshold",
     "partition.method",
     "partition.description",
     "funnel.in_index",

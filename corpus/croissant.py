@@ -248,7 +248,8 @@ def _preprocessing(report: Mapping[str, Any]) -> list[str]:
     return [
         *rules,
         f"Images left without a usable comment were removed: {report['funnel']['with_usable_comment']:,} of "
-        f"{report['funnel']['available']:,} available images remain.",
+        f"{report['funnel']['available']:,} available images have one; {sum(report['splits'][s] for s in SPLITS):,} "
+        "are in the split files (those with no vote, or in no split, are left out too).",
         f"Partition ({report['partition']['method']}): {report['partition']['description']}",
         f"Comments that state a score (possible label leakage): {leak['score_mentions']:,} in "
         f"{leak['images_with_score_mentions']:,} images, {fate}.",
@@ -328,7 +329,8 @@ def croissant_document(dataset_dir: Path, report: Mapping[str, Any]) -> dict[str
         "rai:dataPreprocessingProtocol": _preprocessing(report),
         "rai:dataAnnotationProtocol": [
             f"Scores are the votes cast by site members on a {info.scale} scale; labels are derived from the "
-            "vote histogram (mean, standard deviation, mean above 5 = high). No annotation was added here."
+            f"vote histogram (mean, standard deviation, mean above {report['options']['threshold']} = high). "
+            "No annotation was added here."
         ],
         "rai:annotationsPerItem": _annotations_per_item(info, stats),
         "rai:dataUseCases": [

@@ -22,7 +22,7 @@ _REPORT: dict[str, Any] = {
         {"role": "index", "path": "/data/ava/AVA.txt", "sha256": "a" * 64},
         {"role": "comments", "path": "/data/dpc.json", "sha256": "b" * 64},
     ],
-    "options": {"val_fraction": 0.05, "drop_score_mentions": False},
+    "options": {"val_fraction": 0.05, "drop_score_mentions": False, "threshold": 5.0},
     "partition": {"method": "official-list", "description": "test = available ids of generic_test.jpgl"},
     "funnel": {"in_index": 12, "available": 11, "with_any_comment": 9, "with_usable_comment": 6},
     "splits_before_comment_filter": {"train": 7, "val": 1, "test": 3},

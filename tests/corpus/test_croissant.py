@@ -88,10 +88,22 @@ def test_rai_fields_carry_the_reports_and_the_files_numbers(built) -> None:
     assert any("2 comments state a score" in text for text in doc["rai:dataLimitations"])
     protocol = doc["rai:dataPreprocessingProtocol"]
     assert protocol[0] == "Cleaning rule 1, html: HTML entities and tags to text (5 hits)."
-    assert any("6 of 11 available images remain" in text for text in protocol)
+    assert any("6 of 11 available images have one; 6 are in the split files" in text for text in protocol)
+    assert "mean above 5.0 = high" in doc["rai:dataAnnotationProtocol"][0]
     # 6 images in the sample files; the vote counts come from the files themselves.
     assert "over the 6 images" in doc["rai:annotationsPerItem"]
     assert "2.0 usable comments per image" in doc["rai:annotationsPerItem"]
+
+
+def test_protocol_states_the_builds_threshold_and_what_the_files_hold(built) -> None:
+    dataset_dir, report = built
+    report["options"]["threshold"] = 6.5
+    report["splits"]["train"] -= 1  # one image with a usable comment but no vote: not in the files
+    write_splits(dataset_dir, report)
+    doc = json.loads(write_croissant(dataset_dir, report).read_text(encoding="utf-8"))
+    assert "mean above 6.5 = high" in doc["rai:dataAnnotationProtocol"][0]
+    assert any("6 of 11 available images have one; 5 are in the split files" in text
+               for text in doc["rai:dataPreprocessingProtocol"])
 
 
 def test_output_is_deterministic(built) -> None:
