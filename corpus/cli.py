@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,10 +34,14 @@ CLEANING_EPILOG = (
 
 
 def _float(value: str) -> float:
+    """A finite number: float() also takes 'nan' and 'inf', and a NaN threshold labels every image low."""
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"not a finite number: {value!r}")
+    return number
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -186,6 +186,15 @@ def test_bad_val_fraction_and_missing_folder(tmp_path: Path, capsys: pytest.Capt
     assert "--val-fraction must be in [0, 1), got 1.5" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "five"])
+def test_threshold_must_be_a_finite_number(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(_photonet_args(tmp_path, tmp_path / "out", "--threshold", value))
+    assert exit_.value.code == 2
+    assert "argument --threshold: not a" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_console_script_reports_user_errors_without_traceback(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("aesthetic-build-splits")
     ratings = tmp_path / "r.txt"
