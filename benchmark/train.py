@@ -401,12 +401,13 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     epoch = progress_state["epoch"] + 1
     while not progress_state["stopped"] and epoch < cfg.epochs:
         started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]      # the rate this epoch trains at, before the scheduler steps
         train_loss = _train_epoch(wrapped, loader, sampler, optimizer, runtime, epoch)
         scheduler.step()
         val_loss = evaluate_loss(model, prepared.datasets["val"], runtime, cfg.batch_size, workers)
         p = progress_state
         p["history"].append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                             "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started})
+                             "lr": lr, "seconds": time.perf_counter() - started})
         improved = val_loss < p["best_val"]
         if improved:
             p["best_val"], p["best_epoch"], p["bad_epochs"] = val_loss, epoch + 1, 0

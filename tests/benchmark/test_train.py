@@ -94,3 +94,15 @@ def test_evaluate_subcommand_reproduces_the_test_metrics(runs, tiny_corpus, tmp_
         assert again["metrics"][key] == pytest.approx(trained["metrics"][key], rel=1e-6), key
     assert again["labels"] == trained["labels"]
     assert (out / "predictions.parquet").is_file() and (out / "plots" / "attention.png").is_file()
+
+
+def test_history_records_the_learning_rate_each_epoch_trained_at(tiny_corpus, tmp_path) -> None:
+    from aesthetic.benchmark.runtime import setup_runtime
+    from aesthetic.benchmark.train import TrainConfig, train
+
+    corpus, _ = tiny_corpus
+    cfg = TrainConfig(model="text", corpus=str(corpus), images=None, out=str(tmp_path / "run"), epochs=3, lr_step=1,
+                      limit=16, batch_size=16, text_maps=4, embed_dim=8, device="cpu")
+    history = train(cfg, setup_runtime("cpu"))["history"]
+    # Divided by 10 after every epoch here (lr_step 1): epoch 1 trains at the initial rate, not the next one.
+    assert [h["lr"] for h in history] == pytest.approx([1e-3, 1e-4, 1e-5])
