@@ -83,16 +83,24 @@ def _matches(text: pa.Array, pattern: str) -> np.ndarray:
         return np.concatenate(list(pool.map(match, bounds[:-1], bounds[1:])))
 
 
-def _patch(text: pa.Array, candidates: pa.Array, fn: Callable[[str], str]) -> tuple[pa.Array, np.ndarray]:
-    """Apply a Python function to the candidate rows only; return new text and the changed rows."""
-    mask = np.asarray(pc.fill_null(candidates, False), dtype=bool)
+def _rewrite(text: pa.Array, mask: pa.Array | np.ndarray,
+             rewrite: Callable[[pa.Array], pa.Array]) -> tuple[pa.Array, np.ndarray]:
+    """Rewrite only the rows in `mask` (the rows a transform could change); return the new text
+    and the rows whose text changed."""
+    mask = np.asarray(pc.fill_null(mask, False), dtype=bool)
     hits = np.zeros(len(text), dtype=bool)
     if not mask.any():
         return text, hits
-    before = text.filter(pa.array(mask)).to_pylist()
-    after = [fn(t) for t in before]
-    hits[np.flatnonzero(mask)] = [a != b for a, b in zip(after, before)]
-    return pc.replace_with_mask(text, pa.array(mask), pa.array(after, pa.string())), hits
+    selected = pa.array(mask)
+    before = text.filter(selected)
+    after = rewrite(before)
+    hits[np.flatnonzero(mask)] = np.asarray(pc.not_equal(after, before), dtype=bool)
+    return pc.replace_with_mask(text, selected, after), hits
+
+
+def _each(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
+    """A per-string Python function as a column rewrite, for the few rows no kernel can do."""
+    return lambda column: pa.array([fn(t) for t in column.to_pylist()], pa.string())
 
 
 # -- quotes ----------------------------------------------------------------------------------
@@ -119,7 +127,7 @@ def remove_quote(text: str) -> str:
       "quoted text (HTML quote block, or in plain text the header and the following line; without a line "
       "break everything from the header on).", "transform", _QUOTE_CANDIDATE)
 def _quotes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    return _patch(text, pc.match_substring_regex(text, _QUOTE_CANDIDATE), remove_quote)
+    return _rewrite(text, pc.match_substring_regex(text, _QUOTE_CANDIDATE), _each(remove_quote))
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -135,7 +143,7 @@ def html_to_text(text: str) -> str:
 @rule("html", "Turn HTML into text: line-break and block tags become line breaks, other tags are removed, "
       "entities (&amp; &#39; ...) are decoded.", "transform", _HTML_CANDIDATE)
 def _html(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    return _patch(text, pc.match_substring_regex(text, _HTML_CANDIDATE), html_to_text)
+    return _rewrite(text, pc.match_substring_regex(text, _HTML_CANDIDATE), _each(html_to_text))
 
 
 # -- Unicode and whitespace ------------------------------------------------------------------
@@ -145,14 +153,7 @@ _NON_ASCII = r"[^\x00-\x7f]"
 @rule("nfc", "Normalise Unicode to NFC (composed characters), so equal-looking comments are equal.", "transform",
       _NON_ASCII)
 def _nfc(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    mask = pc.invert(pc.string_is_ascii(text))
-    hits = np.zeros(len(text), dtype=bool)
-    if not pc.any(mask).as_py():
-        return text, hits
-    subset = text.filter(mask)
-    normal = pc.utf8_normalize(subset, "NFC")
-    hits[np.flatnonzero(np.asarray(mask))] = np.asarray(pc.not_equal(normal, subset))
-    return pc.replace_with_mask(text, mask, normal), hits
+    return _rewrite(text, pc.invert(pc.string_is_ascii(text)), lambda subset: pc.utf8_normalize(subset, "NFC"))
 
 
 _WHITESPACE = r"[\s\p{Z}\x{85}]+"
@@ -165,14 +166,8 @@ _WHITESPACE_CANDIDATE = r"[\t\n\x0b\x0c\r]|[^\x00-\x7f]|  |^ | $"
 @rule("whitespace", "Collapse every run of whitespace (line breaks, tabs, Unicode spaces) to one space and "
       "trim both ends.", "transform", _WHITESPACE_CANDIDATE)
 def _whitespace(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    mask = pc.match_substring_regex(text, _WHITESPACE_CANDIDATE)
-    hits = np.zeros(len(text), dtype=bool)
-    if not pc.any(mask).as_py():
-        return text, hits
-    subset = text.filter(mask)
-    new = pc.utf8_trim(pc.replace_substring_regex(subset, _WHITESPACE, " "), " ")
-    hits[np.flatnonzero(np.asarray(mask))] = np.asarray(pc.not_equal(new, subset))
-    return pc.replace_with_mask(text, mask, new), hits
+    return _rewrite(text, pc.match_substring_regex(text, _WHITESPACE_CANDIDATE),
+                    lambda subset: pc.utf8_trim(pc.replace_substring_regex(subset, _WHITESPACE, " "), " "))
 
 
 # -- drops -----------------------------------------------------------------------------------
