@@ -367,10 +367,11 @@ def make_dataset(
     split: str,
     *,
     cache: ImageCache | None,
-    encode: Callable[[list[str]], Sequence[int]] | None,
+    encode: Callable[[Sequence[Sequence[str]]], np.ndarray] | None,
 ) -> SplitDataset:
-    """The split as a Dataset; `encode` turns an image's comments into its fixed-length token ids."""
+    """The split as a Dataset; `encode` turns every image's comments into [n, max_tokens] token ids
+    (Vocab.encode_many, which tokenizes a large split in worker processes)."""
     frame = corpus.splits[split]
     rows = frame["cache_row"].to_numpy() if "cache_row" in frame else np.arange(len(frame))
-    tokens = None if encode is None else np.asarray([list(encode(list(c))) for c in frame["comments"]], dtype=np.int64)
+    tokens = None if encode is None else encode(frame["comments"].tolist())
     return SplitDataset(corpus.distributions(split), cache=cache, cache_rows=rows, tokens=tokens)

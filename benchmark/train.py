@@ -178,7 +178,7 @@ def prepare_data(cfg: TrainConfig, runtime: Runtime, *, splits_needed: tuple[str
     if spec.uses_text:
         vocab, vectors = _text_side(cfg, corpus, saved_vocab, need_vectors)
         vocab_state = {"words": vocab.words, "counts": vocab.counts}
-        encode = vocab.encode
+        encode = vocab.encode_many
         if vectors is not None:
             embeddings, random_vectors = vectors.matrix, vectors.random
     labels = caveats(cfg.model_config(corpus.n_bins, 2, 1), random_vectors=random_vectors)
