@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from aesthetic.corpus.bytescan import rows_with_bytes
 from aesthetic.corpus.tokenize import tokenize
 
-RULE_SET_VERSION = "1"
+RULE_SET_VERSION = "2"  # 2: quote headers in any case, vertical tabs collapsed
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,9 @@ def _each(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
 
 
 # -- quotes ----------------------------------------------------------------------------------
-# The site writes the header itself, as "Originally posted by"; "riginally" also finds a lower-cased
-# dump or odd spacing.
-_QUOTE_CANDIDATE = "riginally"
+# The site writes the header itself, as "Originally posted by"; like the quote patterns below, the
+# candidate test ignores case, so a lower- or upper-cased dump is cleaned the same way.
+_QUOTE_CANDIDATE = "(?i:riginally)"
 # DPChallenge wraps a quoted comment in its own <table>: the header, <hr/>, then <i>quoted</i>.
 _HTML_QUOTE_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).)*?Originally\s+posted\s+by.*?</table>", re.S | re.I)
 _HTML_QUOTE_BARE = re.compile(
@@ -156,7 +156,7 @@ def _nfc(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return _rewrite(text, pc.invert(pc.string_is_ascii(text)), lambda subset: pc.utf8_normalize(subset, "NFC"))
 
 
-_WHITESPACE = r"[\s\p{Z}\x{85}]+"
+_WHITESPACE = r"[\s\x0b\p{Z}\x{85}]+"  # RE2's \s lacks the vertical tab that Python's str.split() counts
 
 
 # Two spaces, a space at an end, an ASCII control space, or any non-ASCII (the Unicode spaces).

@@ -39,9 +39,9 @@ def test_nfc_makes_decomposed_accents_equal() -> None:
 
 
 def test_whitespace_is_collapsed_and_trimmed() -> None:
-    result = _clean(["  too\tmuch \n\n space\u00a0here  ", "fine as it is"])
-    assert result.text.to_pylist() == ["too much space here", "fine as it is"]
-    assert _hits(result)["whitespace"] == 1
+    result = _clean(["  too\tmuch \n\n space\u00a0here  ", "fine as it is", "vertical\x0b\x0ctab\x85too"])
+    assert result.text.to_pylist() == ["too much space here", "fine as it is", "vertical tab too"]
+    assert _hits(result)["whitespace"] == 2
 
 
 def test_quotes_of_other_comments_are_removed_from_the_real_fragment() -> None:
@@ -62,6 +62,13 @@ def test_quotes_of_other_comments_are_removed_from_the_real_fragment() -> None:
 )
 def test_plain_text_quotes(text: str, kept: str) -> None:
     assert remove_quote(text).strip() == kept
+
+
+@pytest.mark.parametrize("header", ["Originally posted by Bob:", "originally posted by bob:", "ORIGINALLY POSTED BY BOB:"])
+def test_quote_header_in_any_case_is_removed_by_the_rule(header: str) -> None:
+    result = _clean([f"{header}\nyou are wrong\nI like the colours"])
+    assert result.text.to_pylist() == ["I like the colours"]
+    assert _hits(result)["quotes"] == 1
 
 
 @pytest.mark.parametrize(
