@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from aesthetic.core.errors import UserError, located
+from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.labels import RatedImages
 from aesthetic.corpus.textfiles import Column, line_of, read_bytes, read_table
 
@@ -110,7 +111,7 @@ def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
 def read_split_file(path: Path) -> pd.DataFrame:
     """A published partition, `<photo_id> <train|val|test>` per line, validated."""
     frame = read_table(path, "split file", [Column("photo_id"), Column("split", kind="str")])
-    bad = ~frame["split"].isin(["train", "val", "test"])
+    bad = ~frame["split"].isin(SPLITS)
     if bad.any():
         photo = int(frame["photo_id"][bad].iloc[0])
         raise located(path, line_of(path, photo), f"split must be train, val or test, got {frame['split'][bad].iloc[0]!r}")

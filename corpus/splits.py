@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
-SPLIT_NAMES = tuple(SPLIT_CODES)
+from aesthetic.core.schemas import SPLITS
+
+SPLIT_CODES = {name: code for code, name in enumerate(SPLITS)}  # train 0, val 1, test 2
 # GPF-CNN's Photo.net partition, the one MRACNN used (SPEC.md section 1).
 PHOTONET_PROPORTIONS = {"train": 11754, "val": 782, "test": 2409}
 
@@ -93,6 +94,6 @@ def hash_partition(ids: np.ndarray, available: np.ndarray, proportions: dict[str
     codes = np.where(h < test_cut, SPLIT_CODES["test"], np.where(h < val_cut, SPLIT_CODES["val"], SPLIT_CODES["train"]))
     codes = codes.astype(np.int8)
     codes[~available] = -1
-    ratio = " : ".join(f"{proportions[s]:,}" for s in SPLIT_NAMES)
+    ratio = " : ".join(f"{proportions[s]:,}" for s in SPLITS)
     return Partition(codes, "hash", f"no split file: deterministic split in the proportions train : val : test = {ratio} "
                      f"by a hash of the id (splitmix64 keyed by blake2b('{dataset}:split'))")
