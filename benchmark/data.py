@@ -106,7 +106,7 @@ def _pick_threshold(frame: pd.DataFrame, override: float | None, notes: list[str
     """
     if override is not None:
         return float(override)
-    if "label_high" not in frame or "mean_score" not in frame:
+    if "label_high" not in frame:
         return DEFAULT_THRESHOLD
     high = frame["label_high"].to_numpy(dtype=bool)
     means = frame["mean_score"].to_numpy(dtype=np.float64)
@@ -342,7 +342,7 @@ def prepare_images(
 
 
 class SplitDataset(Dataset):
-    """One split as dicts of tensors: row index, uint8 image, token ids, target distribution."""
+    """One split as dicts of tensors: uint8 image, token ids, target distribution."""
 
     def __init__(self, target: np.ndarray, *, cache: ImageCache | None, cache_rows: np.ndarray | None, tokens: np.ndarray | None) -> None:
         self.target = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))
@@ -354,7 +354,7 @@ class SplitDataset(Dataset):
         return len(self.target)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        item = {"index": torch.tensor(index), "target": self.target[index]}
+        item = {"target": self.target[index]}
         if self.cache is not None:
             item["image"] = torch.from_numpy(np.array(self.cache.array[self.cache_rows[index]]))
         if self.tokens is not None:

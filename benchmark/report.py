@@ -92,12 +92,10 @@ def evaluate_and_write(
 
     corpus = prepared.corpus
     dataset = prepared.datasets[split]
-    frame = corpus.splits[split]
     pred = predict(model, dataset, runtime, batch_size, workers)
     true = corpus.distributions(split)
-    labels_col = corpus.labels(split) if "label_high" in frame else None
-    metrics: Metrics = compute_metrics(pred, true, threshold=corpus.threshold, true_labels=labels_col)
-    image_ids = frame["image_id"].to_numpy()
+    metrics: Metrics = compute_metrics(pred, true, threshold=corpus.threshold, true_labels=corpus.labels(split))
+    image_ids = corpus.splits[split]["image_id"].to_numpy()
     out.mkdir(parents=True, exist_ok=True)
     write_predictions(out / "predictions.parquet", image_ids, pred, true)
 

@@ -52,7 +52,6 @@ from aesthetic.core.log import progress
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "aesthetic-benchmark-checkpoint/1"
-# Fault injection for the resume tests: the process SIGKILLs itself right after epoch N's checkpoint.
 
 
 @dataclass
@@ -206,7 +205,6 @@ class DeviceBatch:
 
     def __init__(self, batch: dict[str, torch.Tensor], runtime: Runtime) -> None:
         device = runtime.device
-        self.index = batch["index"]
         self.target = batch["target"].to(device, non_blocking=True)
         self.tokens = batch["tokens"].to(device, non_blocking=True) if "tokens" in batch else None
         self.images = None

@@ -89,9 +89,11 @@ def measure(job: dict) -> dict:
 
 
 def main() -> None:
+    from aesthetic.benchmark.models.trunks import TRUNKS, trunk_input_size
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--trunk", default="mobilenet_v2", choices=("vgg16", "alexnet", "inception_v3", "mobilenet_v2"))
+    parser.add_argument("--trunk", default="mobilenet_v2", choices=tuple(TRUNKS))
     parser.add_argument("--batch-size", default="8", help="comma-separated batch sizes (default 8 on CPU)")
     parser.add_argument("--image-size", type=int, default=None, help="default: the trunk's (224, or 299 for inception_v3)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement (the fastest is reported)")
@@ -102,9 +104,6 @@ def main() -> None:
                         help="CPU threads per process (default: 1 on CPU, where a shared machine's load "
                              "stalls multi-threaded ops far more than single-threaded ones; torch's default on CUDA)")
     args = parser.parse_args()
-
-    from aesthetic.benchmark.models.trunks import trunk_input_size
-
     size = args.image_size or trunk_input_size(args.trunk)
     workers = args.workers if args.workers is not None else (4 if args.device == "cuda" else 0)
     ctx = mp.get_context("spawn")

@@ -15,7 +15,6 @@ from torch import nn
 
 from aesthetic.benchmark.models import fusion, mracnn, text, vision  # noqa: F401  (fill the registry)
 from aesthetic.benchmark.models.base import (
-    FUSIONS,
     MODELS,
     RANDOM_WORD_VECTORS,
     UNTRAINED_TRUNK,
@@ -24,6 +23,7 @@ from aesthetic.benchmark.models.base import (
     ModelSpec,
     register,
 )
+from aesthetic.benchmark.models.fusion_layers import FUSION_LAYERS
 from aesthetic.benchmark.models.trunks import trunk_channels, trunk_input_size, trunk_spec
 from aesthetic.core.errors import UserError
 
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+FUSIONS = tuple(FUSION_LAYERS)
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -7,14 +7,10 @@ the score bins; the trainer applies softmax, the EMD loss and the metrics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
-
-TRUNKS = ("vgg16", "alexnet", "inception_v3", "mobilenet_v2")
-FUSIONS = ("mfb", "concat", "sum", "prod")
-
 
 @dataclass
 class ModelConfig:
@@ -42,7 +38,6 @@ class ModelConfig:
 class ModelOutput:
     logits: torch.Tensor                          # [B, n_bins]
     attention: torch.Tensor | None = None         # [B, T, H, W] attention maps (mracnn only)
-    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

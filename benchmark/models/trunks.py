@@ -62,7 +62,6 @@ class TrunkSpec:
     name: str
     channels: int                                   # D, the feature vectors' size
     input_size: int                                 # the image side the trunk was trained at
-    map_size: int                                   # the feature map's side at input_size
     build_full: Callable[[bool], nn.Module]         # (has_aux) -> the torchvision model, random init
     cut: Callable[[nn.Module], nn.Module]           # full model -> its feature part
 
@@ -75,12 +74,12 @@ TRUNKS: dict[str, TrunkSpec] = {
     spec.name: spec
     for spec in (
         # conv5_3 + ReLU, before the last max-pool: 14x14x512.
-        TrunkSpec("vgg16", 512, 224, 14, lambda _aux: tvm.vgg16(weights=None), lambda m: m.features[:30]),
+        TrunkSpec("vgg16", 512, 224, lambda _aux: tvm.vgg16(weights=None), lambda m: m.features[:30]),
         # conv5 + ReLU, before the last max-pool: 13x13x256.
-        TrunkSpec("alexnet", 256, 224, 13, lambda _aux: tvm.alexnet(weights=None), lambda m: m.features[:12]),
-        TrunkSpec("inception_v3", 768, 299, 17, _inception, InceptionFeatures),
+        TrunkSpec("alexnet", 256, 224, lambda _aux: tvm.alexnet(weights=None), lambda m: m.features[:12]),
+        TrunkSpec("inception_v3", 768, 299, _inception, InceptionFeatures),
         # The CPU / demo trunk: the whole feature stack, 7x7x1280.
-        TrunkSpec("mobilenet_v2", 1280, 224, 7, lambda _aux: tvm.mobilenet_v2(weights=None), lambda m: m.features),
+        TrunkSpec("mobilenet_v2", 1280, 224, lambda _aux: tvm.mobilenet_v2(weights=None), lambda m: m.features),
     )
 }
 
