@@ -380,5 +380,4 @@ def _build(prepared: Prepared, options: BuildOptions,
         (staging / "build_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if finish is not None:
             finish(staging, report)
-    log.info("%s: %s", dataset, ", ".join(f"{s} {report['splits'][s]:,}" for s in SPLITS))
     return report

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aesthetic.core.cli import EXIT_OK, run
 from aesthetic.core.log import setup_logging
+from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
 from aesthetic.corpus.comment_sources import READERS
 from aesthetic.corpus.photonet_ratings import LAYOUTS_HELP
@@ -103,8 +104,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from aesthetic.corpus.card import refresh_card
 
         refresh_card(args.card, report)
-    splits = report["splits"]
-    log.info("wrote %s: train %d, val %d, test %d", Path(args.out) / args.dataset, splits["train"], splits["val"], splits["test"])
+    log.info("wrote %s: %s", Path(args.out) / args.dataset, ", ".join(f"{s} {report['splits'][s]:,}" for s in SPLITS))
     return EXIT_OK
 
 
