@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from aesthetic.core.errors import UserError, located
 from aesthetic.core.schemas import COMMENTS_REQUIRED
-from aesthetic.corpus.textfiles import read_bytes, read_head
+from aesthetic.corpus.textfiles import numbered_lines, read_bytes, read_head
 
 COMMENT_COLUMNS = pa.schema([("image_id", pa.int64()), ("position", pa.int32()), ("text", pa.string())])
 _ID_SUFFIX = r"(?i)\.jpe?g$"
@@ -153,20 +153,12 @@ def _lines(path: Path) -> pa.Array:
                                                                     strings_can_be_null=False))
         return table["line"]
     except pa.ArrowInvalid:
-        return pa.array([line for _, line in _numbered_lines(path)], pa.string())
-
-
-def _numbered_lines(path: Path) -> list[tuple[int, str]]:
-    """(1-based line number, line) of each non-empty line, as pyarrow's reader splits them: after a
-    UTF-8 BOM, at \\n, \\r\\n or \\r only (str.splitlines would also split at \\x0b, \\x0c, \\x1c-\\x1e,
-    \\x85 and \\u2028, which can sit inside a comment, and then misnumber every later line)."""
-    text = read_bytes(path, "comments").decode("utf-8-sig", errors="replace")
-    return [(no, line) for no, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1) if line]
+        return pa.array([line for _, line in numbered_lines(read_bytes(path, "comments"))], pa.string())
 
 
 def _line_number(path: Path, row: int) -> int:
     """1-based line number of the row-th non-empty line (for error messages only)."""
-    return _numbered_lines(path)[row][0]
+    return numbered_lines(read_bytes(path, "comments"))[row][0]
 
 
 @reader("ava-captions")

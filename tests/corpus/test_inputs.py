@@ -44,6 +44,14 @@ def test_ava_txt_errors_name_the_line(tmp_path: Path, bad_line: str, message: st
     assert message in str(err.value)
 
 
+def test_ava_txt_lines_are_numbered_as_the_file_is(tmp_path: Path) -> None:
+    """A form feed ends no line (pandas reads it as a space); the bad line is still line 2."""
+    first, second = GOOD.splitlines()
+    with pytest.raises(UserError) as err:
+        read_ava_txt(_write(tmp_path, "\ufeff" + first + "\x0c\n" + second.replace(" 26 ", " x ", 1) + "\n"))
+    assert "AVA.txt:2: column 'votes_4' must be an integer, got 'x'" in str(err.value)
+
+
 @pytest.mark.parametrize(("content", "message"), [(b"", "is empty"), (b"  \n\n", "is empty")])
 def test_empty_files_are_user_errors(tmp_path: Path, content: bytes, message: str) -> None:
     with pytest.raises(UserError, match=message):
