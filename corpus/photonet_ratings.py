@@ -24,7 +24,7 @@ import pandas as pd
 from aesthetic.core.errors import UserError, located
 from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.labels import RatedImages
-from aesthetic.corpus.textfiles import Column, line_of, read_bytes, read_table
+from aesthetic.corpus.textfiles import Column, line_of, numbered_lines, read_bytes, read_table
 
 PHOTONET_SCORES = 7
 _COUNTS = [Column(f"c{score}") for score in range(1, PHOTONET_SCORES + 1)]
@@ -47,7 +47,7 @@ def read_photonet_ratings(path: Path) -> RatedImages:
     """Parse and validate a Photo.net ratings file in any accepted layout, sorted by photo id."""
     path = Path(path)
     data = read_bytes(path, "ratings")
-    first = next(line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip())
+    first = next(line for _, line in numbered_lines(data) if line.strip())
     if "," in first:
         frame = _read_csv(path, data)
     elif len(first.split()) == len(DATTA_COLUMNS):
@@ -82,7 +82,7 @@ def _read_datta(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     # Numbered by the reader's line count, so blank lines before the header or between rows keep
     # the messages' line numbers right.
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig", errors="replace")))  # spreadsheets write a BOM
     rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     header_no, header_row = rows[0] if rows else (1, [])
     header = [h.strip().lower() for h in header_row]

@@ -90,6 +90,9 @@ def test_photonet_layouts_agree(tmp_path: Path) -> None:
     datta = read_photonet_ratings(_write(tmp_path, "1 20 21 5.33 0 1 2 3 4 5 6\n2 10 7 4.0 1 1 1 1 1 1 1\n"
                                          "3 30 0 -1 -1 -1 -1 -1 -1 -1 -1\n", "d.txt"))
     csv = read_photonet_ratings(_write(tmp_path, "\nphoto_id,c1,c2,c3,c4,c5,c6,c7\n20,0,1,2,3,4,5,6\n10,1,1,1,1,1,1,1\n", "c.csv"))
+    # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
+    excel = read_photonet_ratings(_write(tmp_path, "\ufeffphoto_id,c1,c2,c3,c4,c5,c6,c7\r\n20,0,1,2,3,4,5,6\r\n10,1,1,1,1,1,1,1\r\n", "e.csv"))
+    assert excel.ids.tolist() == [10, 20] and excel.votes.tolist() == csv.votes.tolist()
     assert plain.ids.tolist() == csv.ids.tolist() == [10, 20]
     assert datta.ids.tolist() == [10, 20, 30]
     assert plain.votes.tolist() == csv.votes.tolist() == datta.votes[:2].tolist()
