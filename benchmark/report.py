@@ -76,23 +76,28 @@ def evaluate_and_write(
     model: nn.Module,
     prepared,
     runtime: Runtime,
+    cfg,
     *,
-    model_name: str,
-    trunk: str | None,
-    fusion: str | None,
-    batch_size: int,
     workers: int,
-    compare_paper: bool,
     extra: dict,
     history: list[dict] | None = None,
     split: str = "test",
 ) -> dict:
-    """Predict `split`, write predictions/metrics/plots under `out`, print the table; returns metrics.json's record."""
+    """Predict `split`, write predictions/metrics/plots under `out`, print the table; returns metrics.json's record.
+
+    `cfg` (a TrainConfig) names the model, and its trunk and fusion where the model has them, for the
+    row name and the paper's row; its batch size and --compare-paper apply.
+    """
+    from aesthetic.benchmark.models import get_spec
     from aesthetic.benchmark.train import attention_maps, predict
 
+    spec = get_spec(cfg.model)
+    model_name, compare_paper = cfg.model, cfg.compare_paper
+    trunk = cfg.trunk if spec.uses_images else None
+    fusion = cfg.fusion if spec.uses_images and spec.uses_text else None
     corpus = prepared.corpus
     dataset = prepared.datasets[split]
-    pred = predict(model, dataset, runtime, batch_size, workers)
+    pred = predict(model, dataset, runtime, cfg.batch_size, workers)
     true = corpus.distributions(split)
     metrics: Metrics = compute_metrics(pred, true, threshold=corpus.threshold, true_labels=corpus.labels(split))
     image_ids = corpus.splits[split]["image_id"].to_numpy()
@@ -144,15 +149,8 @@ def evaluate_and_write(
 
 def finish_run(run, model: nn.Module, prepared, runtime: Runtime, cfg, *, history: list[dict], best_epoch: int, workers: int) -> dict:
     """The end of training: the best checkpoint's test results, written into RUN_DIR."""
-    from aesthetic.benchmark.models import get_spec
-
-    spec = get_spec(cfg.model)
     return evaluate_and_write(
-        run.root, model, prepared, runtime,
-        model_name=cfg.model,
-        trunk=cfg.trunk if spec.uses_images else None,
-        fusion=cfg.fusion if spec.uses_images and spec.uses_text else None,
-        batch_size=cfg.batch_size, workers=workers, compare_paper=cfg.compare_paper,
+        run.root, model, prepared, runtime, cfg, workers=workers,
         extra={"best_epoch": best_epoch, "epochs_run": len(history), "history": history,
                "checkpoint": str(run.best)},
         history=history,

@@ -521,7 +521,8 @@ def evaluate_checkpoint(
     cfg = dataclasses.replace(
         config_from_dict(state["train_config"]), corpus=corpus, images=images, out=str(out), limit=limit,
         image_size=state["image_size"], allow_missing_images=allow_missing_images, glove=None,
-        cache_dir=cache_dir or str(Path(out) / "cache"), workers=workers,
+        cache_dir=cache_dir or str(Path(out) / "cache"), workers=workers, batch_size=batch_size,
+        compare_paper=compare_paper,
     )
     prepared = prepare_data(cfg, runtime, splits_needed=("test",), saved_vocab=state["vocab"], need_vectors=False)
     if prepared.corpus.n_bins != state["n_bins"]:
@@ -532,11 +533,7 @@ def evaluate_checkpoint(
     model = build_model(ModelConfig(**model_values), None, pretrained=False)
     model.load_state_dict(state["model"])
     model.to(runtime.device)
-    spec = get_spec(cfg.model)
     return evaluate_and_write(
-        Path(out), model, prepared, runtime, model_name=cfg.model,
-        trunk=cfg.trunk if spec.uses_images else None,
-        fusion=cfg.fusion if spec.uses_images and spec.uses_text else None,
-        batch_size=batch_size, workers=_workers(cfg, runtime), compare_paper=compare_paper,
+        Path(out), model, prepared, runtime, cfg, workers=_workers(cfg, runtime),
         extra={"checkpoint": str(checkpoint), "checkpoint_epoch": state.get("epoch")},
     )
