@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import re
 import signal
 import time
@@ -45,13 +46,28 @@ EPILOG = (
 )
 
 
-def _positive_float(value: str) -> float:
+def _float(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = _float(value)
     if number < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    """For --timeout: aiohttp reads a timeout of 0 as "no timeout at all"."""
+    number = _float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return number
 
 
@@ -84,7 +100,7 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
     p.add_argument("--base-url", metavar="URL",
                    help="point the source at a mirror or test server (for wayback: the archive's base URL); "
                         "only that host is then contacted")
-    p.add_argument("--min-delay", type=_positive_float, default=1.0, metavar="SECONDS",
+    p.add_argument("--min-delay", type=_non_negative_float, default=1.0, metavar="SECONDS",
                    help="least time between requests to one host; robots.txt Crawl-delay wins if larger (default 1)")
     p.add_argument("--concurrency", type=_positive_int, default=1, metavar="N",
                    help="requests in flight per host (default 1)")
@@ -95,9 +111,9 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
                    help="give failed and blocked items (and failed photos) a fresh set of attempts")
     p.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N",
                    help="tries per item before it is marked failed (default 5)")
-    p.add_argument("--backoff-cap", type=_positive_float, default=600.0, metavar="SECONDS",
+    p.add_argument("--backoff-cap", type=_non_negative_float, default=600.0, metavar="SECONDS",
                    help="longest pause of the jittered exponential backoff after errors (default 600)")
-    p.add_argument("--block-cooldown", type=_positive_float, default=1800.0, metavar="SECONDS",
+    p.add_argument("--block-cooldown", type=_non_negative_float, default=1800.0, metavar="SECONDS",
                    help="pause after the site's block page; if it is still there afterwards, the crawl stops "
                         "(default 1800)")
     p.add_argument("--no-autothrottle", action="store_true",
@@ -109,7 +125,7 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
     p.add_argument("--commit-every", type=_positive_int, default=200, metavar="N",
                    help="make finished items durable in batches of N (or every --commit-seconds); a kill loses "
                         "at most one uncommitted batch, which is fetched again (default 200)")
-    p.add_argument("--commit-seconds", type=_positive_float, default=5.0, metavar="SECONDS",
+    p.add_argument("--commit-seconds", type=_non_negative_float, default=5.0, metavar="SECONDS",
                    help="commit finished items at least this often (default 5)")
     p.add_argument("--secret", type=Path, metavar="FILE",
                    help=f"author-key secret (created if missing; default ${SECRET_ENV} or "

@@ -57,6 +57,21 @@ def test_bad_usage_exits_2_with_a_clear_message(tmp_path, capsys, args, message)
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--timeout", "0", "must be > 0"),        # aiohttp reads 0 as "no timeout at all"
+    ("--min-delay", "nan", "finite"),
+    ("--block-cooldown", "inf", "finite"),
+    ("--min-delay", "-1", "must be >= 0"),
+])
+def test_bad_seconds_are_refused_by_argparse(tmp_path, capsys, flag, value, message) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ava", "--ids", str(_ids(tmp_path, [1])), "--out", str(tmp_path / "out"), "--contact", "a@b.org",
+              "--base-url", "http://127.0.0.1:9", "--max-attempts", "1", flag, value])  # never the real site
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag}: must be" in err and message in err and "Traceback" not in err
+
+
 def test_full_run_prints_plan_and_summary_and_exits_0_then_status_and_reparse(tmp_path, capsys) -> None:
     ids = _ids(tmp_path, [1000, 1001, 1002, 1999])
     out = tmp_path / "out"
