@@ -15,6 +15,7 @@ autotuned kernels may differ in the last bits).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -200,6 +201,13 @@ def make_loader(dataset, runtime: Runtime, batch_size: int, workers: int, *, sam
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _imagenet_stats(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """ImageNet mean and std as [1, 3, 1, 1] tensors on `device`, made once rather than copied there every batch."""
+    return (torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
+            torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
+
+
 class DeviceBatch:
     """A loader batch on the device: images normalised there (uint8 over the bus, 4x fewer bytes)."""
 
@@ -210,8 +218,7 @@ class DeviceBatch:
         self.images = None
         if "image" in batch:
             images = batch["image"].to(device, non_blocking=True).float().div_(255)
-            mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
-            std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+            mean, std = _imagenet_stats(device)
             images = (images - mean) / std
             if runtime.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
