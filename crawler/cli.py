@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import math
@@ -224,7 +225,7 @@ def _summarize(args: argparse.Namespace, result: CrawlResult) -> int:
         log.error("crawl stopped: %s", result.stopped)
     if unfinished:
         with Ledger(ledger_path(args.out)) as ledger:
-            for row in list(ledger.rows(args.dataset, ["failed", "blocked"]))[:10]:
+            for row in itertools.islice(ledger.rows(args.dataset, ["failed", "blocked"]), 10):
                 log.warning("  %s %d: %s", row.state, row.item_id, row.last_error)
         log.warning("%d items are failed or blocked; rerun the same command with --retry-failed to try them again",
                     unfinished)
@@ -234,12 +235,17 @@ def _summarize(args: argparse.Namespace, result: CrawlResult) -> int:
     return EXIT_INCOMPLETE if unfinished or result.stopped else EXIT_OK
 
 
-def _status(args: argparse.Namespace) -> int:
-    path = ledger_path(args.dir)
+def _crawl_folder(folder: Path) -> Path:
+    """The ledger of an existing crawl folder; `status` and `reparse` must not create one."""
+    path = ledger_path(folder)
     if not path.exists():
-        raise UserError(f"{args.dir} is not a crawl folder (no ledger.sqlite)")
+        raise UserError(f"{folder} is not a crawl folder (no ledger.sqlite)")
+    return path
+
+
+def _status(args: argparse.Namespace) -> int:
     report = {}
-    with Ledger(path) as ledger:
+    with Ledger(_crawl_folder(args.dir)) as ledger:
         for dataset in ledger.datasets():
             counts = ledger.counts(dataset)
             rate = ledger.recent_rate(dataset)
@@ -264,8 +270,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _reparse(args: argparse.Namespace) -> int:
-    if not ledger_path(args.dir).exists():
-        raise UserError(f"{args.dir} is not a crawl folder (no ledger.sqlite)")
+    _crawl_folder(args.dir)
     started = time.monotonic()
     result = reparse(args.dir, load_or_create_secret(args.secret), SITES)
     log.info("reparse: %s pages parsed into %s comments in %.1f s (%s)", f"{result.pages:,}",

@@ -85,6 +85,9 @@ class ItemRow:
     image_state: str | None
 
 
+_ITEM_COLUMNS = ", ".join(ItemRow.__dataclass_fields__)
+
+
 class Ledger:
     """A thin, typed wrapper over the SQLite file; every write is one transaction."""
 
@@ -141,29 +144,23 @@ class Ledger:
     def iter_ids(self, dataset: str, states: Sequence[str], *, chunk: int = 1000) -> Iterator[int]:
         """Item ids in a state, ascending, read in chunks so memory stays flat in the number of items."""
         marks = ",".join("?" * len(states))
-        last = -(1 << 62)
-        while True:
-            rows = self.db.execute(
-                f"SELECT item_id FROM items WHERE dataset=? AND state IN ({marks}) AND item_id>? "
-                "ORDER BY item_id LIMIT ?",
-                (dataset, *states, last, chunk),
-            ).fetchall()
-            if not rows:
-                return
-            for (item_id,) in rows:
-                yield item_id
-            last = rows[-1][0]
+        for (item_id,) in self._chunked(f"SELECT item_id FROM items WHERE dataset=? AND state IN ({marks})",
+                                        (dataset, *states), chunk):
+            yield item_id
 
     def iter_image_todo(self, dataset: str, *, chunk: int = 1000) -> Iterator[tuple[int, str]]:
         """Done items whose photo was never tried (a later `--images` run fetches only those;
         failed photos wait for --retry-failed)."""
+        return self._chunked("SELECT item_id, image_url FROM items WHERE dataset=? AND state='done' "
+                             "AND image_url IS NOT NULL AND image_state IS NULL", (dataset,), chunk)
+
+    def _chunked(self, select: str, args: tuple[object, ...], chunk: int) -> Iterator[tuple]:
+        """Rows of `select` (a SELECT whose first column is item_id, ending in its WHERE clause), ascending
+        by item_id, fetched `chunk` at a time after the last id seen: no cursor stays open while the caller
+        writes to the ledger, and memory stays flat in the number of items."""
         last = -(1 << 62)
         while True:
-            rows = self.db.execute(
-                "SELECT item_id, image_url FROM items WHERE dataset=? AND state='done' AND image_url IS NOT NULL "
-                "AND image_state IS NULL AND item_id>? ORDER BY item_id LIMIT ?",
-                (dataset, last, chunk),
-            ).fetchall()
+            rows = self.db.execute(f"{select} AND item_id>? ORDER BY item_id LIMIT ?", (*args, last, chunk)).fetchall()
             if not rows:
                 return
             yield from rows
@@ -178,7 +175,7 @@ class Ledger:
 
     def get(self, dataset: str, item_id: int) -> ItemRow | None:
         row = self.db.execute(
-            f"SELECT {', '.join(ItemRow.__dataclass_fields__)} FROM items WHERE dataset=? AND item_id=?",
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE dataset=? AND item_id=?",
             (dataset, item_id),
         ).fetchone()
         return ItemRow(*row) if row else None
@@ -186,23 +183,20 @@ class Ledger:
     def rows(self, dataset: str, states: Sequence[str]) -> Iterator[ItemRow]:
         marks = ",".join("?" * len(states))
         cur = self.db.execute(
-            f"SELECT {', '.join(ItemRow.__dataclass_fields__)} FROM items WHERE dataset=? AND state IN ({marks}) "
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE dataset=? AND state IN ({marks}) "
             "ORDER BY item_id",
             (dataset, *states),
         )
         for row in cur:
             yield ItemRow(*row)
 
-    def note_attempt(self, dataset: str, item_id: int, status: int | None, error: str | None) -> int:
-        """Record one failed try (the item stays pending); returns the attempt count so far."""
+    def note_attempt(self, dataset: str, item_id: int, status: int | None, error: str | None) -> None:
+        """Record one failed try (the item stays pending)."""
         with self._tx():
             self.db.execute(
                 "UPDATE items SET attempts=attempts+1, last_status=?, last_error=? WHERE dataset=? AND item_id=?",
                 (status, error, dataset, item_id),
             )
-        return self.db.execute(
-            "SELECT attempts FROM items WHERE dataset=? AND item_id=?", (dataset, item_id)
-        ).fetchone()[0]
 
     def record(self, dataset: str, outcomes: Iterable[Outcome]) -> None:
         """Write outcomes that carry no comment rows (failed, blocked) in one transaction."""
@@ -242,7 +236,7 @@ class Ledger:
     def archived_rows(self, dataset: str) -> Iterator[ItemRow]:
         """Items whose page answered 200 and is in the raw archive (what reparse can redo), in WARC order."""
         cur = self.db.execute(
-            f"SELECT {', '.join(ItemRow.__dataclass_fields__)} FROM items WHERE dataset=? AND warc_file IS NOT NULL "
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE dataset=? AND warc_file IS NOT NULL "
             "AND last_status=200 AND state IN ('done','missing','failed') ORDER BY warc_file, warc_offset",
             (dataset,),
         )
