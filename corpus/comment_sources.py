@@ -62,16 +62,36 @@ def _table(ids: pa.Array, positions: pa.Array, texts: pa.Array) -> pa.Table:
     return pa.table([ids, positions, texts], schema=COMMENT_COLUMNS)
 
 
-def _ids(column: pa.Array | pa.ChunkedArray, path: Path, first_line: int) -> pa.Array:
-    """Image ids as int64 from ints or strings such as "123" / "123.jpg"; bad ones are located."""
-    if pa.types.is_integer(column.type):
+LineOf = Callable[[int], int | None]  # row of a table -> its line in the file, for messages (None: no lines)
+
+
+def _no_line(row: int) -> None:
+    """Rows of a Parquet part or entries of a JSON object are not lines: messages name the value instead."""
+    return None
+
+
+def _ids(column: pa.Array | pa.ChunkedArray, path: Path, line_of: LineOf) -> pa.Array:
+    """Image ids as int64 from ints or strings such as "123" / "123.jpg"; bad or missing ones are located."""
+    if pa.types.is_integer(column.type) and not column.null_count:
         return pc.cast(column, pa.int64())
     text = pc.replace_substring_regex(pc.utf8_trim_whitespace(pc.cast(column, pa.string())), _ID_SUFFIX, "")
     ok = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{1,18}$"), False)
     if not pc.all(ok).as_py():
         row = int(np.argmin(np.asarray(ok)))
-        raise located(path, first_line + row, f"image id must be an integer (optionally with .jpg), got {column[row].as_py()!r}")
+        raise located(path, line_of(row), f"image id must be an integer (optionally with .jpg), got {column[row].as_py()!r}")
     return pc.cast(text, pa.int64())
+
+
+def _positions(column: pa.Array | pa.ChunkedArray, path: Path, line_of: LineOf) -> pa.Array | pa.ChunkedArray:
+    """Page positions as int32; a missing or non-integer one is a UserError, not a cast traceback."""
+    try:
+        positions = pc.cast(column, pa.int32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        raise UserError(f"{path}: position must be an integer: {err}") from err
+    if positions.null_count:
+        row = int(np.argmax(np.asarray(pc.is_null(positions))))
+        raise located(path, line_of(row), "position is missing (give every comment one, or leave the column out)")
+    return positions
 
 
 def _page_positions(ids: np.ndarray) -> np.ndarray:
@@ -87,10 +107,14 @@ def _page_positions(ids: np.ndarray) -> np.ndarray:
     return positions
 
 
-def _texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+def _texts(column: pa.ChunkedArray | pa.Array, path: Path) -> pa.Array:
+    """Comment texts as one string array; a missing text is an empty comment (the cleaning drops it)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    return pc.fill_null(pc.cast(column, pa.string()), "")
+    try:
+        return pc.fill_null(pc.cast(column, pa.string()), "")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        raise UserError(f"{path}: text must be a string, got {column.type} values") from err
 
 
 def _require(path: Path, names: list[str], wanted: tuple[str, ...], fmt: str) -> None:
@@ -113,8 +137,8 @@ def read_crawl(source: CommentSource, dataset: str) -> pa.Table:
             raise UserError(f"{part}: not a readable Parquet comments part: {err}") from err
         if "dataset" in table.column_names:
             table = table.filter(pc.equal(table["dataset"], dataset))
-        parts.append(_table(_ids(table["image_id"], part, 0), pc.cast(table["position"], pa.int32()),
-                            _texts(table["text"])))
+        parts.append(_table(_ids(table["image_id"], part, _no_line), _positions(table["position"], part, _no_line),
+                            _texts(table["text"], part)))
     return pa.concat_tables(parts) if parts else COMMENT_COLUMNS.empty_table()
 
 
@@ -136,7 +160,7 @@ def read_dpc_json(source: CommentSource, dataset: str) -> pa.Table:
         keys.extend([key] * len(comments))
         positions.extend(range(len(comments)))
         texts.extend(comments)
-    ids = _ids(pa.array(keys, pa.string()), source.path, 0) if keys else pa.array([], pa.int64())
+    ids = _ids(pa.array(keys, pa.string()), source.path, _no_line) if keys else pa.array([], pa.int64())
     return _table(ids, pa.array(positions, pa.int32()), pa.array(texts, pa.string()))
 
 
@@ -178,7 +202,7 @@ def read_ava_captions(source: CommentSource, dataset: str) -> pa.Table:
         keep = pc.invert(blank)  # lines of nothing but spaces: no image, no comment
         lines, fields, heads = lines.filter(keep), fields.filter(keep), heads.filter(keep)
     del lines  # free each big intermediate as soon as it is used: fresh memory is what costs most here
-    ids = _ids(heads, source.path, 1).to_numpy()
+    ids = _ids(heads, source.path, _no_line).to_numpy()  # every head matched the id pattern above
     lengths = pc.list_value_length(fields).to_numpy() - 1
     flat = pc.list_flatten(fields)
     del fields
@@ -189,14 +213,14 @@ def read_ava_captions(source: CommentSource, dataset: str) -> pa.Table:
     return _table(pa.array(np.repeat(ids, lengths)), pa.array(positions), texts)
 
 
-def _tabular(source: CommentSource, table: pa.Table, fmt: str, first_line: int) -> pa.Table:
+def _tabular(source: CommentSource, table: pa.Table, fmt: str, line_of: LineOf) -> pa.Table:
     _require(source.path, table.column_names, ("image_id", "text"), fmt)
-    ids = _ids(table["image_id"].combine_chunks(), source.path, first_line)
+    ids = _ids(table["image_id"].combine_chunks(), source.path, line_of)
     if "position" in table.column_names:
-        positions = pc.cast(table["position"], pa.int32())
+        positions = _positions(table["position"], source.path, line_of)
     else:
         positions = pa.array(_page_positions(ids.to_numpy()))
-    return _table(ids, positions, _texts(table["text"]))
+    return _table(ids, positions, _texts(table["text"], source.path))
 
 
 @reader("csv")
@@ -208,7 +232,7 @@ def read_csv(source: CommentSource, dataset: str) -> pa.Table:
             parse_options=pacsv.ParseOptions(newlines_in_values=True))
     except pa.ArrowInvalid as err:
         raise UserError(f"{source.path}: not a valid comments CSV (header image_id,text): {err}") from err
-    return _tabular(source, table, "csv", 2)
+    return _tabular(source, table, "csv", lambda row: row + 2)  # after the header (if no value spans lines)
 
 
 @reader("jsonl")
@@ -218,7 +242,7 @@ def read_jsonl(source: CommentSource, dataset: str) -> pa.Table:
         table = pajson.read_json(source.path)
     except pa.ArrowInvalid as err:
         raise UserError(f"{source.path}: not valid JSON Lines (one object per line with image_id and text): {err}") from err
-    return _tabular(source, table, "jsonl", 1)
+    return _tabular(source, table, "jsonl", lambda row: _line_number(source.path, row))  # blank lines are skipped
 
 
 def _crawl_parts(path: Path) -> tuple[Path, ...]:

@@ -108,6 +108,26 @@ def test_bad_image_id_is_located(tmp_path: Path) -> None:
         _rows(csv)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("c.jsonl", '{"image_id": 5, "text": "fine"}\n\n{"image_id": null, "text": "no id"}\n',
+         r"c.jsonl:3: image id must be an integer \(optionally with .jpg\), got None"),
+        ("c.jsonl", '{"image_id": 5, "text": "fine", "position": null}\n{"image_id": 7, "text": "x", "position": 0}\n',
+         r"c.jsonl:1: position is missing"),
+        ("c.jsonl", '{"image_id": 5, "text": "fine", "position": "first"}\n', r"c.jsonl: position must be an integer"),
+        ("c.jsonl", '{"image_id": 5, "text": ["a", "list"]}\n', r"c.jsonl: text must be a string, got list"),
+        ("c.csv", "image_id,text,position\n5,fine text,0\n5,more text,second\n", r"c.csv: position must be an integer"),
+        ("d.json", '{"5.jpg": ["fine"], "cat.jpg": ["no id"]}', r"d.json: image id must be an integer .*got 'cat.jpg'"),
+    ],
+)
+def test_bad_fields_are_user_errors(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(UserError, match=message):
+        _rows(path)
+
+
 def test_unknown_format_is_a_user_error_with_a_hint(tmp_path: Path) -> None:
     path = tmp_path / "mystery.txt"
     path.write_text("hello there\n")
