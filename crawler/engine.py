@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aesthetic.crawler.fetch import FetchError, Fetcher, Response
 from aesthetic.crawler.images import BadImage, store_image
@@ -242,8 +243,7 @@ class Crawler:
                 return
             attempts += 1
             if attempts >= self.o.max_attempts:
-                self.ledger.record(self.dataset, [Outcome(item_id, "failed", status, error, time.time(),
-                                                          self.o.source.name)])
+                self._settle(item_id, "failed", status, error)
                 log.warning("item %d failed after %d attempts: %s", item_id, attempts, error)
                 return
             self.ledger.note_attempt(self.dataset, item_id, status, error)
@@ -260,7 +260,7 @@ class Crawler:
                                        url=self.o.site.original_url(item_id)), [])
             return None, None
         except Disallowed as exc:
-            self.ledger.record(self.dataset, [Outcome(item_id, "blocked", None, str(exc), None, source.name)])
+            self._settle(item_id, "blocked", None, str(exc), fetched=False)
             return None, None
         except RobotsUnreachable as exc:
             if exc.failures >= self.o.max_attempts:
@@ -270,8 +270,7 @@ class Crawler:
             return await self._try_item(item_id)
         except FetchError as exc:
             if not exc.retryable:
-                self.ledger.record(self.dataset, [Outcome(item_id, "failed", None, str(exc), time.time(),
-                                                          source.name)])
+                self._settle(item_id, "failed", None, str(exc))
                 return None, None
             return str(exc), None
         return await self._judge(item_id, located, response)
@@ -292,12 +291,9 @@ class Crawler:
             page = self.o.site.parse(response.body, response.header("Content-Type"))
         except Exception as exc:  # a parser bug must not kill the crawl; the raw page is kept for reparse
             log.exception("parser failed on item %d", item_id)
-            pointer = response.archive_ref if isinstance(response.archive_ref, WarcPointer) else None
-            self.warc.sync()
-            self.ledger.record(self.dataset, [Outcome(
-                item_id, "failed", status, f"parse error: {exc!r}", time.time(), self.o.source.name,
-                url=located.original_url, capture_timestamp=located.capture_timestamp,
-                warc_file=pointer.file if pointer else None, warc_offset=pointer.offset if pointer else None)])
+            self.warc.sync()  # the ledger names the record: it must be on disk first
+            self._settle(item_id, "failed", status, f"parse error: {exc!r}", url=located.original_url,
+                         capture_timestamp=located.capture_timestamp, **_archived_at(response))
             return None, None
         if page.kind == "blocked":
             return await self._blocked(item_id, url, status)
@@ -324,8 +320,7 @@ class Crawler:
         try:
             self.politeness.note_block(url, "the site's block page")
         except HostBlocked as exc:
-            self.ledger.record(self.dataset, [Outcome(item_id, "blocked", status, str(exc), time.time(),
-                                                      self.o.source.name)])
+            self._settle(item_id, "blocked", status, str(exc))
             raise StopCrawl(f"{exc}. Wait (hours or days), make sure --contact reaches you, consider a "
                             "larger --min-delay, then run the same command to resume.") from None
         return await self._try_item(item_id)
@@ -334,25 +329,29 @@ class Crawler:
         try:
             self.politeness.note_odd(url, why)
         except HostBlocked as exc:
-            self.ledger.record(self.dataset, [Outcome(item_id, "blocked", None, str(exc), time.time(),
-                                                      self.o.source.name)])
+            self._settle(item_id, "blocked", None, str(exc))
             raise StopCrawl(f"{exc}. Check what the site answers in a browser, then run the same command "
                             "to resume.") from None
 
     def _finish(self, item_id: int, located: Located, response: Response, state: str, page: ParsedPage | None) -> None:
         fetched = time.time()
-        pointer = response.archive_ref if isinstance(response.archive_ref, WarcPointer) else None
         rows = self._rows(item_id, located, page, fetched) if state == "done" and page else []
         self.committer.add(
             Outcome(
                 item_id, state, response.status, None, fetched, self.o.source.name,
                 n_comments=len(rows) if state == "done" else None, url=located.original_url,
-                capture_timestamp=located.capture_timestamp,
-                warc_file=pointer.file if pointer else None, warc_offset=pointer.offset if pointer else None,
-                image_url=page.image_url if page else None,
+                capture_timestamp=located.capture_timestamp, image_url=page.image_url if page else None,
+                **_archived_at(response),
             ),
             rows,
         )
+
+    def _settle(self, item_id: int, state: str, status: int | None, error: str, *, fetched: bool = True,
+                **fields: Any) -> None:
+        """A failed or blocked item carries no comment rows, so its row is written at once, not batched
+        (`fetched`: False when robots.txt kept us from asking for it)."""
+        self.ledger.record(self.dataset, [Outcome(item_id, state, status, error, time.time() if fetched else None,
+                                                  self.o.source.name, **fields)])
 
     def _rows(self, item_id: int, located: Located, page: ParsedPage, fetched: float) -> list[dict[str, object]]:
         return comment_rows(self.o.site, self.o.secret, item_id, page, source_url=located.original_url,
@@ -413,6 +412,12 @@ def comment_rows(site: Site, secret: bytes, item_id: int, page: ParsedPage, *, s
         }
         for c in page.comments
     ]
+
+
+def _archived_at(response: Response) -> dict[str, Any]:
+    """The ledger fields naming the WARC record the recorder wrote for `response` (none if unrecorded)."""
+    pointer = response.archive_ref
+    return {"warc_file": pointer.file, "warc_offset": pointer.offset} if isinstance(pointer, WarcPointer) else {}
 
 
 def human_duration(seconds: float) -> str:
