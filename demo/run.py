@@ -283,22 +283,20 @@ def find_metrics(data: object) -> dict | None:
     return None
 
 
-def chance_row(corpus: Path, threshold: float = 5.0) -> dict:
-    """The yardstick 'above chance' is read against: every test image predicted as the train split's mean distribution."""
-    import numpy as np
-    import pyarrow.parquet as pq
+def chance_row(corpus: Path) -> dict:
+    """The yardstick 'above chance' is read against: every test image predicted as the train split's mean distribution.
 
+    The corpus is read by the benchmark's own reader, so distributions, labels and threshold are the models' own.
+    """
+    import numpy as np
+
+    from aesthetic.benchmark.data import load_corpus
     from aesthetic.benchmark.metrics import compute_metrics
 
-    def distributions(split: str) -> tuple[np.ndarray, np.ndarray]:
-        table = pq.read_table(corpus / f"{split}.parquet", columns=["votes", "label_high"]).to_pydict()
-        votes = np.asarray(table["votes"], dtype=np.float64)
-        return votes / votes.sum(axis=1, keepdims=True), np.asarray(table["label_high"], dtype=bool)
-
-    train, _ = distributions("train")
-    test, labels = distributions("test")
-    prediction = np.tile(train.mean(axis=0), (len(test), 1))
-    return compute_metrics(prediction, test, threshold=threshold, true_labels=labels).to_dict()
+    data = load_corpus(corpus, uses_text=False, splits=("train", "test"))
+    test = data.distributions("test")
+    prediction = np.tile(data.distributions("train").mean(axis=0), (len(test), 1))
+    return compute_metrics(prediction, test, threshold=data.threshold, true_labels=data.labels("test")).to_dict()
 
 
 def _cell(key: str, value: object) -> str:
