@@ -31,6 +31,13 @@ from aesthetic.core.log import progress_bar
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+def retryable(status: int) -> bool:
+    """An answer that may change on a later try: a timeout, too-early, rate limit or any server error.
+    Other statuses (400, 401, 451, a redirect without Location...) fail the item at once: asking again
+    would only cost the site requests (--retry-failed tries them again on purpose)."""
+    return status in RETRY_STATUSES or status >= 500
 MISSING_STATUSES = {404, 410}
 
 
@@ -286,7 +293,10 @@ class Crawler:
             self._note_odd(item_id, url, "HTTP 403")
             return "HTTP 403", status
         if status != 200:
-            return f"HTTP {status}", status
+            if retryable(status):
+                return f"HTTP {status}", status
+            self._settle(item_id, "failed", status, f"HTTP {status}")
+            return None, None
         try:
             page = self.o.site.parse(response.body, response.header("Content-Type"))
         except Exception as exc:  # a parser bug must not kill the crawl; the raw page is kept for reparse
@@ -368,7 +378,7 @@ class Crawler:
                     self.ledger.set_image_state(self.dataset, item_id, "ok")
                     return
                 error = f"HTTP {response.status}"
-                if response.status not in RETRY_STATUSES:
+                if not retryable(response.status):
                     break
             except (FetchError, BadImage, Disallowed) as exc:
                 error = str(exc)

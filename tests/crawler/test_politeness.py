@@ -192,3 +192,13 @@ def test_robots_answer_statuses_follow_rfc_9309() -> None:
         assert not RobotsRules.from_answer(status, b"").allowed(url)
     rules = RobotsRules.from_answer(200, b"User-agent: *\nDisallow: /image.php\nRequest-rate: 1/10\n")
     assert not rules.allowed(url) and rules.delay() == 10.0
+
+
+def test_a_client_error_fails_the_item_at_once(run_crawl, tmp_path) -> None:
+    """400 will be 400 again: one request, not --max-attempts of them; a 5xx is still retried."""
+    config = SiteConfig(faults={1000: [(400, None)] * 5, 1001: [(502, None)]})
+    log, result, ledger = _crawl_site(run_crawl, tmp_path, config, ids=[1000, 1001], max_attempts=3)
+    assert [r.path for r in page_requests(log)].count("/image.php?IMAGE_ID=1000") == 1
+    row = ledger.get("ava", 1000)
+    assert (row.state, row.attempts, row.last_status, row.last_error) == ("failed", 1, 400, "HTTP 400")
+    assert ledger.get("ava", 1001).state == "done" and result.counts["failed"] == 1
