@@ -43,7 +43,8 @@ EPILOG = (
     "Output folder: ledger.sqlite (one row per item: pending/done/missing/failed/blocked), raw/*.warc.gz (every "
     "response), comments/part-*.parquet (one row per comment; authors only as keyed hashes), images/<id>.jpg "
     "(--images). Kill it at any time and run the same command again: it resumes; nothing committed is lost and at "
-    "most the last uncommitted batch (--commit-every, --commit-seconds) is fetched again. Exit status: 0 all items done or missing, 1 some failed/blocked or the crawl stopped, 2 bad usage."
+    "most the last uncommitted batch (--commit-every, --commit-seconds) is fetched again. Exit status: 0 all items "
+    "done or missing, 1 some failed/blocked or the crawl stopped, 2 bad usage, 130 interrupted (Ctrl-C, SIGTERM)."
 )
 
 
@@ -265,7 +266,8 @@ def _status(args: argparse.Namespace) -> int:
             eta = f"ETA for {counts['pending']:,} pending ≈ {human_duration(entry['eta_s'])}" if counts["pending"] else "nothing pending"
             print(f"  rate {per_hour:,.0f} pages/hour over the last hour of crawling; {eta}")
         if entry["images_todo"]:
-            print(f"  {entry['images_todo']:,} done items have no stored photo yet (run with --images)")
+            print(f"  {entry['images_todo']:,} done items have no stored photo yet (run with --images; "
+                  "photos that failed need --retry-failed too)")
     return EXIT_OK
 
 

@@ -9,8 +9,9 @@ only accumulate on these sites, so a later capture holds more of them (and
 DPChallenge's later pages are the layout the parser is checked against).
 Redirects, client and server errors never hold a photo page and are never
 chosen; revisit records (status "-": the same bytes as an earlier capture)
-rank after real 200s. `rank_captures` gives the full order so the engine can
-fall back to the next capture when one turns out unusable.
+rank after real 200s. `rank_captures` gives the full order; the engine fetches
+only its head (`best_capture`): a capture that turns out unusable fails the
+attempt like any bad answer, and the next attempt asks the CDX API again.
 """
 
 from __future__ import annotations
