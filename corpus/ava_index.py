@@ -18,7 +18,7 @@ from aesthetic.corpus.textfiles import Column, read_table, require_subset
 AVA_SCORES = 10
 AVA_COLUMNS = [
     Column("index"),
-    Column("image_id"),
+    Column("image_id", bits=64),
     *(Column(f"votes_{score}") for score in range(1, AVA_SCORES + 1)),
     Column("tag_1"),
     Column("tag_2"),
@@ -44,7 +44,7 @@ def read_ava_txt(path: Path) -> RatedImages:
 def read_id_list(path: Path, role: str) -> np.ndarray:
     """Ids from the first column of a list file (`.jpgl`: one id per line; the ILGnet
     available-ids file: `<id> <label>`; extra columns are ignored). Duplicates are an error."""
-    frame = read_table(path, role, [Column("image_id")], extra_ok=True)
+    frame = read_table(path, role, [Column("image_id", bits=64)], extra_ok=True)
     return frame["image_id"].to_numpy(np.int64)
 
 

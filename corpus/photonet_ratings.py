@@ -24,14 +24,15 @@ import pandas as pd
 from aesthetic.core.errors import UserError, located
 from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.labels import RatedImages
-from aesthetic.corpus.textfiles import Column, line_of, numbered_lines, read_bytes, read_table
+from aesthetic.corpus.textfiles import Column, check_field, line_of, numbered_lines, read_bytes, read_table
 
 PHOTONET_SCORES = 7
 _COUNTS = [Column(f"c{score}") for score in range(1, PHOTONET_SCORES + 1)]
-PLAIN_COLUMNS = [Column("photo_id"), *_COUNTS]
+PHOTO_ID = Column("photo_id", bits=64)
+PLAIN_COLUMNS = [PHOTO_ID, *_COUNTS]
 DATTA_COLUMNS = [
     Column("index"),
-    Column("photo_id"),
+    PHOTO_ID,
     Column("n_ratings", nonneg=False),
     Column("mean", kind="float", nonneg=False),
     *(Column(c.name, nonneg=False) for c in _COUNTS),
@@ -93,12 +94,9 @@ def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     for no, row in rows[1:]:
         if len(row) != len(header):
             raise located(path, no, f"expected {len(header)} columns, got {len(row)}")
-        try:
-            values = [int(cell) for cell in row]
-        except ValueError:
-            raise located(path, no, f"every column must be an integer, got {row}") from None
-        if any(v < 0 for v in values[1:]):
-            raise located(path, no, "rating counts must not be negative")
+        for column, cell in zip(PLAIN_COLUMNS, row):
+            check_field(path, no, column, cell.strip())
+        values = [int(cell) for cell in row]
         if values[0] in seen:
             raise located(path, no, f"duplicate photo_id {values[0]} (first seen on line {seen[values[0]]})")
         seen[values[0]] = no
@@ -110,7 +108,7 @@ def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
 
 def read_split_file(path: Path) -> pd.DataFrame:
     """A published partition, `<photo_id> <train|val|test>` per line, validated."""
-    frame = read_table(path, "split file", [Column("photo_id"), Column("split", kind="str")])
+    frame = read_table(path, "split file", [PHOTO_ID, Column("split", kind="str")])
     bad = ~frame["split"].isin(SPLITS)
     if bad.any():
         photo = int(frame["photo_id"][bad].iloc[0])

@@ -21,11 +21,18 @@ from aesthetic.core.errors import UserError, located
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a table: its name (for messages), type and whether it may be negative."""
+    """One column of a table: its name (for messages), type, whether it may be negative and, for
+    integers, how many bits its values fit in: counts and tags are stored as int32, ids as int64,
+    and a value that does not fit must be an error, not a silently wrapped number."""
 
     name: str
     kind: str = "int"  # "int" | "float" | "str"
     nonneg: bool = True
+    bits: int = 32
+
+    def out_of_range(self, values: np.ndarray | pd.Series | int) -> np.ndarray | bool:
+        bound = 1 << (self.bits - 1)
+        return (values < -bound) | (values >= bound)
 
 
 def _check_file(path: Path, role: str) -> None:
@@ -78,7 +85,8 @@ def _lines(data: bytes) -> list[tuple[int, list[str]]]:
     return [(no, fields) for no, line in numbered_lines(data) if (fields := line.split())]
 
 
-def _check_field(path: Path, no: int, column: Column, value: str) -> None:
+def check_field(path: Path, no: int, column: Column, value: str) -> None:
+    """Raise a located UserError if `value` is not a valid value of `column`."""
     if column.kind == "str":
         return
     try:
@@ -88,6 +96,8 @@ def _check_field(path: Path, no: int, column: Column, value: str) -> None:
         raise located(path, no, f"column {column.name!r} must be {kind}, got {value!r}") from None
     if column.nonneg and number < 0:
         raise located(path, no, f"column {column.name!r} must not be negative, got {value!r}")
+    if column.kind == "int" and column.out_of_range(number):
+        raise located(path, no, f"column {column.name!r} is out of range (a {column.bits}-bit integer), got {value!r}")
 
 
 def diagnose(path: Path, data: bytes, columns: list[Column], *, extra_ok: bool = False, key: int = 0) -> None:
@@ -99,7 +109,7 @@ def diagnose(path: Path, data: bytes, columns: list[Column], *, extra_ok: bool =
             expected = f"at least {len(columns)}" if extra_ok else f"{len(columns)}"
             raise located(path, no, f"expected {expected} columns ({' '.join(c.name for c in columns)}), got {len(fields)}")
         for column, value in zip(columns, fields):
-            _check_field(path, no, column, value)
+            check_field(path, no, column, value)
         value = fields[key]
         if value in seen:
             raise located(path, no, f"duplicate {columns[key].name} {value} (first seen on line {seen[value]})")
@@ -126,7 +136,7 @@ def read_table(path: Path, role: str, columns: list[Column], *, extra_ok: bool =
             engine="c",
             comment=None,
         )
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         diagnose(path, data, columns, extra_ok=extra_ok, key=key)
         raise UserError(f"{path}: cannot parse {role} file: {err}") from err
     if frame.shape[1] != len(wanted) or not _valid(frame, wanted, key):
@@ -142,6 +152,8 @@ def _valid(frame: pd.DataFrame, columns: list[Column], key: int) -> bool:
         return False
     for i, column in enumerate(columns):
         if column.kind != "str" and column.nonneg and (frame.iloc[:, i] < 0).any():
+            return False
+        if column.kind == "int" and column.out_of_range(frame.iloc[:, i]).any():
             return False
     return True
 

@@ -36,6 +36,11 @@ def test_ava_txt_is_parsed_sorted_with_tags_and_challenge(tmp_path: Path) -> Non
         ("3 953959 1 2 x 4 5 6 7 8 9 10 1 22 1396", "AVA.txt:3: column 'votes_3' must be an integer, got 'x'"),
         ("3 953959 1 2 3 4 5 6 7 8 9 -1 1 22 1396", "AVA.txt:3: column 'votes_10' must not be negative"),
         ("3 953619 1 2 3 4 5 6 7 8 9 10 1 22 1396", "AVA.txt:3: duplicate image_id 953619 (first seen on line 1)"),
+        # stored as int32: a bigger count must not wrap round to a negative one
+        ("3 953959 1 2 3 4 5 6 7 8 9 3000000000 1 22 1396",
+         "AVA.txt:3: column 'votes_10' is out of range (a 32-bit integer), got '3000000000'"),
+        ("3 99999999999999999999 1 2 3 4 5 6 7 8 9 10 1 22 1396",
+         "AVA.txt:3: column 'image_id' is out of range (a 64-bit integer), got '99999999999999999999'"),
     ],
 )
 def test_ava_txt_errors_name_the_line(tmp_path: Path, bad_line: str, message: str) -> None:
@@ -111,6 +116,9 @@ def test_photonet_layouts_agree(tmp_path: Path) -> None:
         ("c.csv", "\n \nname,c1,c2,c3,c4,c5,c6,c7\n", "c.csv:3: CSV header must be `photo_id`"),
         ("c.csv", "\nphoto_id,c1,c2,c3,c4,c5,c6,c7\n\n1,1,1,1,1,1,1\n", "c.csv:4: expected 8 columns, got 7"),
         ("c.csv", " , \n", "c.csv:1: CSV header must be `photo_id`"),
+        ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,1,1,1,1,3000000000\n", "c.csv:2: column 'c7' is out of range"),
+        ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,x,1,1,1,3\n", "c.csv:2: column 'c3' must be an integer, got 'x'"),
+        ("p.txt", "20 0 1 2 3 4 5 6\n21 0 1 2 3 4 5 4294967296\n", "p.txt:2: column 'c7' is out of range"),
     ],
 )
 def test_photonet_ratings_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
