@@ -279,8 +279,19 @@ def build(prepared: Prepared, options: BuildOptions,
     `finish(staging_dir, report)` runs inside the staged folder before it replaces the old
     output (the Croissant file goes there), so the whole folder appears at once or not at all.
     """
+    _check_out(Path(options.out) / prepared.dataset)
     with _reusing_memory_pool():
         return _build(prepared, options, finish)
+
+
+def _check_out(folder: Path) -> None:
+    """Refuse an output path that cannot become `folder` before the build's work, not after it."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # --out, or a folder above it, is a file
+        raise UserError(f"{folder.parent}: cannot create the output folder (--out): {err.strerror or err}") from err
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: exists and is not a folder; the build replaces only a folder of splits")
 
 
 @contextmanager

@@ -195,6 +195,19 @@ def test_threshold_must_be_a_finite_number(tmp_path: Path, capsys: pytest.Captur
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("out", ["a-file", "a-file/below", "o/photonet"])
+def test_output_path_that_is_a_file_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str) -> None:
+    (tmp_path / "a-file").write_text("mine\n")
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "photonet").write_text("also mine\n")
+    args = _photonet_args(tmp_path, tmp_path / "x")
+    args[args.index("--out") + 1] = str(tmp_path / out)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("cannot create the output folder" in err or "is not a folder" in err)
+    assert (tmp_path / "a-file").read_text() == "mine\n" and (tmp_path / "o" / "photonet").read_text() == "also mine\n"
+
+
 def test_console_script_reports_user_errors_without_traceback(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("aesthetic-build-splits")
     ratings = tmp_path / "r.txt"
