@@ -173,9 +173,10 @@ def render_robots(config: SiteConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _recorder(log: list[RequestRecord], latency: float = 0.0):  # type: ignore[no-untyped-def]
-    """Middleware that notes every request's arrival time, path, status and headers in `log`
-    (the tests' evidence of politeness), after an optional artificial latency."""
+def _recording_app(latency: float = 0.0) -> web.Application:
+    """An application whose middleware notes every request's arrival time, path, status and headers
+    in `app["log"]` (the tests' evidence of politeness), after an optional artificial latency."""
+    log: list[RequestRecord] = []
 
     @web.middleware
     async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
@@ -190,7 +191,12 @@ def _recorder(log: list[RequestRecord], latency: float = 0.0):  # type: ignore[n
         log.append(RequestRecord(arrived, request.path_qs, response.status, dict(request.headers)))
         return response
 
-    return record
+    app = web.Application(middlewares=[record])
+    with warnings.catch_warnings():
+        # The brief's contract is the plain key app["log"]; aiohttp prefers AppKey objects.
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["log"] = log
+    return app
 
 
 def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | None = None) -> web.Application:
@@ -198,9 +204,7 @@ def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | N
     config = config or SiteConfig()
     by_id = items if isinstance(items, dict) else {item.image_id: item for item in items}
     faults = {item_id: list(queue) for item_id, queue in config.faults.items()}
-    log: list[RequestRecord] = []
     page_requests = 0
-    record = _recorder(log, config.latency)
 
     async def robots(request: web.Request) -> web.Response:
         if config.robots_status != 200:
@@ -237,11 +241,7 @@ def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | N
             raise web.HTTPNotFound()
         return web.Response(body=item.image_jpeg, content_type="image/jpeg")
 
-    app = web.Application(middlewares=[record])
-    with warnings.catch_warnings():
-        # The brief's contract is the plain key app["log"]; aiohttp prefers AppKey objects.
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["log"] = log
+    app = _recording_app(config.latency)
     app.router.add_get("/robots.txt", robots)
     app.router.add_get("/image.php", image_page)
     app.router.add_get("/images/{name}.jpg", image_file)
@@ -272,9 +272,6 @@ def archive_captures(items: list[FakeItem], site_base: str = "https://www.dpchal
 def make_archive_app(captures: dict[str, list[FakeCapture]]) -> web.Application:
     """A fake Internet Archive: the CDX API (`/cdx/search/cdx?url=...&output=json`) and raw captures
     (`/web/<timestamp>id_/<url>`; an inexact timestamp redirects to the nearest capture, as the Archive does)."""
-    log: list[RequestRecord] = []
-    record = _recorder(log)
-
     async def robots(request: web.Request) -> web.Response:
         return web.Response(text="User-agent: *\nAllow: /\n", content_type="text/plain")
 
@@ -297,10 +294,7 @@ def make_archive_app(captures: dict[str, list[FakeCapture]]) -> web.Application:
             raise web.HTTPFound(f"/web/{nearest.timestamp}id_/{original}")
         return web.Response(body=exact.body, status=exact.status, content_type=exact.mimetype)
 
-    app = web.Application(middlewares=[record])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["log"] = log
+    app = _recording_app()
     app.router.add_get("/robots.txt", robots)
     app.router.add_get("/cdx/search/cdx", cdx)
     app.router.add_get(r"/web/{stamp:\d+}id_/{url:.+}", raw)
