@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
 
-from aesthetic.crawler.html_text import BREAK, collapse_text, decode_html
+from aesthetic.crawler.html_text import BLOCK_TAGS, BREAK, collapse_text, decode_html
 from aesthetic.crawler.sites.base import ParsedComment, ParsedPage
 from aesthetic.crawler.sites.dpchallenge import (
     BASE_URL,
@@ -36,13 +36,12 @@ from aesthetic.crawler.sites.dpchallenge import (
 
 PAGE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dpchallenge" / "image_921974.html"
 CONTENT_TYPE = "text/html; charset=UTF-8"
-_BLOCKS = ["p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table"]
 
 
 def _bs4_text(node: Tag) -> str:
     for br in node.find_all("br"):
         br.replace_with(BREAK)
-    for block in node.find_all(_BLOCKS):
+    for block in node.find_all(list(BLOCK_TAGS)):
         block.insert_before(BREAK)
         block.insert_after(BREAK)
     return collapse_text(node.get_text())

@@ -16,7 +16,9 @@ from selectolax.lexbor import LexborNode
 
 # A private-use character marks forced line breaks while HTML whitespace is collapsed.
 BREAK = "\ue000"
-_BREAKING_TAGS = "br, p, div, li, tr, blockquote, h1, h2, h3, h4, h5, h6, pre, table"
+# Elements a browser starts on a new line (`<br>` ends one); the BeautifulSoup baseline uses the same list.
+BLOCK_TAGS = ("p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table")
+_BREAKING_TAGS = ", ".join(("br", *BLOCK_TAGS))
 _SPACES = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
 _MANY_BREAKS = re.compile(r"\n{3,}")
 

@@ -44,10 +44,10 @@ class Source(Protocol):
     def image_fetch_url(self, image_url: str, located: Located) -> str: ...
 
 
-def _check_base_url(base_url: str, flag: str = "--base-url") -> str:
+def _check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"{flag} must be an http(s) URL with a host, got {base_url!r}")
+        raise UserError(f"--base-url must be an http(s) URL with a host, got {base_url!r}")
     return base_url.rstrip("/")
 
 
