@@ -8,8 +8,6 @@ that. Positions are mapped back to rows with the offsets buffer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pyarrow as pa
 
@@ -25,29 +23,20 @@ def _layout(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
-def _rows_where(text: pa.Array, test: Callable[[np.ndarray, int, int], np.ndarray]) -> np.ndarray:
-    """Rows holding a byte position p (offsets[row] <= p < offsets[row + 1]) where test(...)[p - lo] is true."""
-    offsets, data = _layout(text)
-    rows = np.zeros(len(text), dtype=bool)
-    if not len(text):
-        return rows
-    first, last = int(offsets[0]), int(offsets[-1])
-    for lo in range(first, last, CHUNK):
-        hi = min(lo + CHUNK, last)
-        hit = np.flatnonzero(test(data, lo, hi)) + lo
-        if hit.size:
-            rows[np.searchsorted(offsets, hit, side="right") - 1] = True
-    return rows
-
-
 ByteRanges = tuple[tuple[int, int], ...]  # inclusive (first, last) byte values
 
 
 def rows_with_bytes(text: pa.Array, ranges: ByteRanges) -> np.ndarray:
-    """Rows containing at least one byte in one of the inclusive `ranges`."""
-    def test(data: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        chunk = data[lo:hi]
-        hit = np.zeros(hi - lo, dtype=bool)
+    """Rows containing at least one byte in one of the inclusive `ranges`: the byte positions that
+    match, found chunk by chunk, are mapped to their rows (offsets[row] <= p < offsets[row + 1])."""
+    offsets, data = _layout(text)
+    rows = np.zeros(len(text), dtype=bool)
+    if not len(text):
+        return rows
+    first_byte, last_byte = int(offsets[0]), int(offsets[-1])
+    for lo in range(first_byte, last_byte, CHUNK):
+        chunk = data[lo:min(lo + CHUNK, last_byte)]
+        hit = np.zeros(len(chunk), dtype=bool)
         for first, last in ranges:
             if first == last:
                 hit |= chunk == np.uint8(first)
@@ -55,6 +44,7 @@ def rows_with_bytes(text: pa.Array, ranges: ByteRanges) -> np.ndarray:
                 hit |= chunk >= np.uint8(first)
             else:  # (b - first) wraps around in uint8, so one comparison tests first <= b <= last
                 hit |= (chunk - np.uint8(first)) <= np.uint8(last - first)
-        return hit
-
-    return _rows_where(text, test)
+        positions = np.flatnonzero(hit) + lo
+        if positions.size:
+            rows[np.searchsorted(offsets, positions, side="right") - 1] = True
+    return rows
