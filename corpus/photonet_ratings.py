@@ -52,9 +52,9 @@ def read_photonet_ratings(path: Path) -> RatedImages:
     if "," in first:
         frame = _read_csv(path, data)
     elif len(first.split()) == len(DATTA_COLUMNS):
-        frame = _read_datta(path)
+        frame = _read_datta(path, data)
     elif len(first.split()) == len(PLAIN_COLUMNS):
-        frame = read_table(path, "ratings", PLAIN_COLUMNS)
+        frame = read_table(path, "ratings", PLAIN_COLUMNS, data=data)
     else:
         raise located(path, 1, f"unknown ratings layout with {len(first.split())} columns; accepted: {LAYOUTS_HELP}")
     frame = frame.sort_values("photo_id", kind="stable")
@@ -65,8 +65,8 @@ def read_photonet_ratings(path: Path) -> RatedImages:
     )
 
 
-def _read_datta(path: Path) -> pd.DataFrame:
-    frame = read_table(path, "ratings", DATTA_COLUMNS, key=1)
+def _read_datta(path: Path, data: bytes) -> pd.DataFrame:
+    frame = read_table(path, "ratings", DATTA_COLUMNS, key=1, data=data)
     counts = frame[[c.name for c in _COUNTS]]
     unrated = frame["n_ratings"] <= 0
     # Datta's releases write -1 in every count of an unrated photo; those become zero votes.

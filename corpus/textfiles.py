@@ -116,22 +116,24 @@ def diagnose(path: Path, data: bytes, columns: list[Column], *, extra_ok: bool =
         seen[value] = no
 
 
-def read_table(path: Path, role: str, columns: list[Column], *, extra_ok: bool = False, key: int = 0) -> pd.DataFrame:
+def read_table(path: Path, role: str, columns: list[Column], *, extra_ok: bool = False, key: int = 0,
+               data: bytes | None = None) -> pd.DataFrame:
     """Parse a whitespace-separated table with the given columns, validated.
 
     With `extra_ok`, lines may carry extra trailing columns, which are ignored, as in the
     available-ids file (`<id> <label>` or just `<id>`). Column `key` holds the id, which must be unique.
+    `data` is the file's content when the caller has already read it (to detect a layout).
     """
     path = Path(path)
-    data = read_bytes(path, role)
-    wanted = columns
-    dtypes = {i: {"int": np.int64, "float": np.float64, "str": str}[c.kind] for i, c in enumerate(wanted)}
+    if data is None:
+        data = read_bytes(path, role)
+    dtypes = {i: {"int": np.int64, "float": np.float64, "str": str}[c.kind] for i, c in enumerate(columns)}
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
             sep=r"\s+",
             header=None,
-            usecols=range(len(wanted)) if extra_ok else None,
+            usecols=range(len(columns)) if extra_ok else None,
             dtype=dtypes,
             engine="c",
             comment=None,
@@ -139,10 +141,10 @@ def read_table(path: Path, role: str, columns: list[Column], *, extra_ok: bool =
     except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         diagnose(path, data, columns, extra_ok=extra_ok, key=key)
         raise UserError(f"{path}: cannot parse {role} file: {err}") from err
-    if frame.shape[1] != len(wanted) or not _valid(frame, wanted, key):
+    if frame.shape[1] != len(columns) or not _valid(frame, columns, key):
         diagnose(path, data, columns, extra_ok=extra_ok, key=key)
         raise UserError(f"{path}: {role} file does not have the expected layout ({' '.join(c.name for c in columns)})")
-    frame.columns = [c.name for c in wanted]
+    frame.columns = [c.name for c in columns]
     return frame
 
 
