@@ -30,6 +30,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from aesthetic.benchmark.metrics import mean_scores
 from aesthetic.core.errors import UserError
 from aesthetic.core.io import atomic_write_text
 from aesthetic.core.log import progress_bar
@@ -58,11 +59,16 @@ class Corpus:
 
     def distributions(self, split: str) -> np.ndarray:
         """Normalised vote histograms [n, n_bins] of `split` (the training targets)."""
-        votes = np.asarray(self.splits[split]["votes"].tolist(), dtype=np.float64)
-        return (votes / votes.sum(axis=1, keepdims=True)).astype(np.float32)
+        return vote_distributions(self.splits[split]).astype(np.float32)
 
     def labels(self, split: str) -> np.ndarray:
         return self.splits[split]["label_high"].to_numpy(dtype=bool)
+
+
+def vote_distributions(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's vote counts normalised to sum 1: [n, n_bins] float64."""
+    votes = np.asarray(frame["votes"].tolist(), dtype=np.float64)
+    return votes / votes.sum(axis=1, keepdims=True)
 
 
 def _read_split(path: Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -79,6 +85,10 @@ def _read_split(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     frame = table.to_pandas()
     if frame.empty:
         raise UserError(f"{path}: the split is empty (0 images)")
+    for column in columns:
+        null = np.flatnonzero(frame[column].isna().to_numpy())
+        if len(null):
+            raise UserError(f"{path}: {column} is null in {len(null)} row(s), the first is row {null[0] + 1} of the file")
     return frame
 
 
@@ -91,9 +101,11 @@ def _check_votes(path: Path, frame: pd.DataFrame) -> int:
             f"{path}: image {int(bad['image_id'].iloc[0])} has {len(bad['votes'].iloc[0])} vote counts, "
             f"the first image has {n_bins}"
         )
-    empty = frame[frame["votes"].map(sum) <= 0]
-    if len(empty):
-        raise UserError(f"{path}: image {int(empty['image_id'].iloc[0])} has no votes (its distribution is undefined)")
+    votes = np.asarray(frame["votes"].tolist())
+    for bad, why in ((votes.min(axis=1, initial=0) < 0, "a negative vote count"),
+                     (votes.sum(axis=1) <= 0, "no votes (its distribution is undefined)")):
+        if bad.any():
+            raise UserError(f"{path}: image {int(frame['image_id'].iloc[np.argmax(bad)])} has {why}")
     return n_bins
 
 
@@ -152,8 +164,7 @@ def load_corpus(
     first = next(iter(frames))
     bins = n_bins[first]
     for frame in frames.values():
-        votes = np.asarray(frame["votes"].tolist(), dtype=np.float64)
-        frame["mean_score"] = (votes / votes.sum(axis=1, keepdims=True)) @ np.arange(1, bins + 1)
+        frame["mean_score"] = mean_scores(vote_distributions(frame))
     if "val" in splits and "val" not in frames:
         frames["train"], frames["val"] = _hold_out(frames["train"], val_fraction, seed)
         notes.append(f"no val split: held out {len(frames['val'])} train images (fraction {val_fraction}, seed {seed}) for early stopping")

@@ -143,3 +143,23 @@ def test_explicit_threshold_redefines_the_labels(tmp_path) -> None:
     test = loaded.splits["test"]
     assert loaded.threshold == 6.0
     assert np.array_equal(loaded.labels("test"), test["mean_score"].to_numpy() > 6.0)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("null_votes", "train.parquet: votes is null in 1 row(s), the first is row 3 of the file"),
+    ("null_comments", "train.parquet: comments is null in 1 row(s), the first is row 3 of the file"),
+    ("negative_votes", "has a negative vote count"),
+])
+def test_null_and_negative_values_are_named(corpus_copy, tmp_path, capsys, change, message) -> None:
+    # A null list used to end in a TypeError traceback; a negative count trained on a "distribution" below zero.
+    corpus, images = corpus_copy
+    rows = pq.read_table(corpus / "train.parquet").to_pylist()
+    if change == "negative_votes":
+        rows[2]["votes"] = [-1, *rows[2]["votes"][1:]]
+        rows[2]["votes"][5] += 5
+    else:
+        rows[2][change.split("_")[1]] = None
+    pq.write_table(pa.Table.from_pylist(rows), corpus / "train.parquet")
+    assert main(["--model", "text", *train_args(corpus, images, tmp_path / "run", tmp_path / "c"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
