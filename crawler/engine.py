@@ -301,16 +301,20 @@ class Crawler:
             page = self.o.site.parse(response.body, response.header("Content-Type"))
         except Exception as exc:  # a parser bug must not kill the crawl; the raw page is kept for reparse
             log.exception("parser failed on item %d", item_id)
-            self.warc.sync()  # the ledger names the record: it must be on disk first
-            self._settle(item_id, "failed", status, f"parse error: {exc!r}", url=located.original_url,
-                         capture_timestamp=located.capture_timestamp, **_archived_at(response))
+            self._unusable_page(item_id, located, response, f"parse error: {exc!r}")
             return None, None
         if page.kind == "blocked":
+            if self.o.source.archived:
+                self._unusable_page(item_id, located, response, "the capture is the site's block page")
+                return None, None
             return await self._blocked(item_id, url, status)
         if page.kind == "missing":
             self._finish(item_id, located, response, "missing", page)
             return None, None
         if not page.complete:
+            if self.o.source.archived:
+                self._unusable_page(item_id, located, response, "the capture looks truncated or unlike a photo page")
+                return None, None
             self._note_odd(item_id, url, "truncated page")
             return "page looks truncated", status
         self.politeness.note_normal(url)
@@ -355,6 +359,13 @@ class Crawler:
             ),
             rows,
         )
+
+    def _unusable_page(self, item_id: int, located: Located, response: Response, error: str) -> None:
+        """A 200 page that will not parse into comments: failed now, with its WARC record named so that
+        `aesthetic-crawl reparse` can redo it once the parser knows better."""
+        self.warc.sync()  # the ledger names the record: it must be on disk first
+        self._settle(item_id, "failed", response.status, error, url=located.original_url,
+                     capture_timestamp=located.capture_timestamp, **_archived_at(response))
 
     def _settle(self, item_id: int, state: str, status: int | None, error: str, *, fetched: bool = True,
                 **fields: Any) -> None:

@@ -38,6 +38,9 @@ class Source(Protocol):
     allow: HostAllowList
     entry_url: str                  # a URL on the main host (robots.txt and the plan's delay)
     requests_per_item: int          # for the ETA
+    # Pages are old copies: a block page or a cut-off page in one is how the capture is, forever,
+    # not how the host treats us now, so it fails the item instead of pausing or stopping the crawl.
+    archived: bool
 
     async def locate(self, item_id: int, request: Request) -> Located: ...
 
@@ -61,6 +64,7 @@ class LiveSource:
 
     name = "live"
     requests_per_item = 1
+    archived = False
 
     def __init__(self, site: Site, base_url: str | None = None) -> None:
         self.site = site
@@ -83,6 +87,7 @@ class WaybackSource:
 
     name = "wayback"
     requests_per_item = 2
+    archived = True
 
     def __init__(self, site: Site, base_url: str | None = None) -> None:
         self.site = site

@@ -134,3 +134,28 @@ def test_photonet_crawls_from_the_archive_without_a_contact(tmp_path, capsys) ->
     assert sorted(table.column("image_id").to_pylist()) == [11, 12]
     assert table.column("text").to_pylist()[0].startswith("Good framing of photo")
     assert set(table.column("dataset").to_pylist()) == {"photonet"}
+
+
+def test_a_block_page_or_cut_off_page_in_the_archive_fails_that_item_only(run_crawl, tmp_path) -> None:
+    """A capture holding the site's block page (the site blocked the Archive's crawler back then), or a
+    cut-off page, stays that way: the item fails after one fetch, with its WARC record named for reparse,
+    and the Archive is neither paused nor taken for a host blocking us."""
+    from demo.site import BLOCK_TEXT, FakeCapture, render_message_page
+
+    items = fake_items(4)
+    captures = archive_captures(items)
+    page = "https://www.dpchallenge.com/image.php?IMAGE_ID="
+    captures[f"{page}1000"] = [FakeCapture("20150607080910", render_message_page(BLOCK_TEXT).encode())]
+    whole = captures[f"{page}1001"][0].body
+    captures[f"{page}1001"] = [FakeCapture("20150607080910", whole[: len(whole) // 2])]
+    archive = make_archive_app(captures)
+    with running_app(archive) as base:
+        result = run_crawl(base, [1000, 1001, 1002, 1003], source="wayback", block_cooldown=5.0, odd_run=1)
+    assert result.stopped is None
+    assert (result.counts["done"], result.counts["failed"]) == (2, 2)
+    fetched = [r.path for r in archive["log"] if r.path.startswith("/web/")]
+    assert len(fetched) == len(set(fetched)) == 4  # each capture once
+    with Ledger(tmp_path / "out" / "ledger.sqlite") as ledger:
+        blocked, cut = ledger.get("ava", 1000), ledger.get("ava", 1001)
+        assert "block page" in blocked.last_error and "truncated" in cut.last_error
+        assert blocked.warc_file and cut.warc_file and blocked.last_status == cut.last_status == 200
