@@ -32,7 +32,8 @@ def as_verified_jpeg(body: bytes) -> bytes:
             out = io.BytesIO()
             image.convert("RGB").save(out, format="JPEG", quality=95)
             return out.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # A bomb (dimensions far past Pillow's pixel limit, whatever the byte size) is refused, not decoded.
         raise BadImage(f"not a decodable image ({len(body)} bytes): {exc}") from None
 
 

@@ -159,3 +159,13 @@ def test_a_block_page_or_cut_off_page_in_the_archive_fails_that_item_only(run_cr
         blocked, cut = ledger.get("ava", 1000), ledger.get("ava", 1001)
         assert "block page" in blocked.last_error and "truncated" in cut.last_error
         assert blocked.warc_file and cut.warc_file and blocked.last_status == cut.last_status == 200
+
+
+def test_a_decompression_bomb_is_a_bad_image_not_a_crash(monkeypatch) -> None:
+    """Pillow raises DecompressionBombError (not an OSError) for an image whose dimensions are far past its
+    pixel limit; a page's photo must not be able to end the crawl with a traceback."""
+    from demo.site import tiny_jpeg
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # a 32x32 photo is then "twice over the limit"
+    with pytest.raises(BadImage, match="not a decodable image"):
+        as_verified_jpeg(tiny_jpeg(1))
