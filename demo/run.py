@@ -426,14 +426,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Settings]:
     args = parser.parse_args(argv)
     base = SMALL if args.small else FULL
     settings = Settings(
-        items=args.items or base.items,
-        epochs=args.epochs or base.epochs,
-        image_size=args.image_size or base.image_size,
+        items=base.items if args.items is None else args.items,
+        epochs=base.epochs if args.epochs is None else args.epochs,
+        image_size=base.image_size if args.image_size is None else args.image_size,
         freeze_trunk=base.freeze_trunk,
         seed=args.seed,
     )
     if settings.items < 20:
         raise UserError(f"--items must be at least 20 (train, val and test all need images), got {settings.items}")
+    if settings.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {settings.epochs}")
     return args.out.resolve(), settings
 
 

@@ -107,3 +107,11 @@ def test_every_model_has_metrics_and_the_report_embeds_existing_plots(small_demo
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert links and all((out / link).is_file() and link.endswith(".png") for link in links)
     assert any("attention" in link for link in links)
+
+
+@pytest.mark.parametrize(("flag", "message"), [("--items", r"--items must be at least 20 \(.*\), got 0"),
+                                               ("--epochs", "--epochs must be at least 1, got 0")])
+def test_a_zero_setting_is_refused_not_replaced_by_the_default(tmp_path, flag, message):
+    # `args.items or base.items` turned an explicit 0 into the default size.
+    with pytest.raises(UserError, match=message):
+        demo_run.parse_args(["--out", str(tmp_path), flag, "0"])
