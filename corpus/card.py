@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ _SIZE_BUCKETS = (
     (100_000_000, "10M<n<100M"),
     (1_000_000_000, "100M<n<1B"),
 )
+
+_SIZE_CATEGORIES = re.compile(r"^size_categories:[^\n]*\n(?:[ \t]*- [^\n]*\n)*", re.MULTILINE)
 
 _FUNNEL_ROWS = (
     ("in_index", "ids in the index file"),
@@ -189,20 +192,23 @@ def render_numbers(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _replace_size_categories(front: str, category: str, card_path: Path) -> str:
-    pattern = re.compile(r"^size_categories:[^\n]*\n(?:[ \t]*- [^\n]*\n)*", re.MULTILINE)
-    if not pattern.search(front):
-        raise UserError(f"{card_path}: the front matter has no `size_categories:` key")
-    return pattern.sub(f"size_categories:\n- {category}\n", front, count=1)
+@dataclass(frozen=True)
+class CardParts:
+    front: str   # the YAML front matter, without its `---` lines
+    head: str    # the body before the BEGIN marker
+    tail: str    # the body from the END marker on
 
 
-def refresh_card(card_path: Path, report: dict) -> None:
-    """Rewrite the numbers block and `size_categories` of the card at `card_path` from `report`."""
+def read_card(card_path: Path) -> CardParts:
+    """Read a data card and find the parts `refresh_card` rewrites, or say what is wrong with it.
+
+    The CLI calls this before a build too, so a bad `--card` fails at once, not after the build.
+    """
     card_path = Path(card_path)
     try:
         text = card_path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise UserError(f"{card_path}: cannot read the data card ({err.strerror})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{card_path}: cannot read the data card ({getattr(err, 'strerror', None) or err})") from err
     match = re.match(r"---\n(.*?\n)---\n", text, re.DOTALL)
     if not match:
         raise UserError(f"{card_path}:1: a data card starts with YAML front matter between two `---` lines")
@@ -210,8 +216,15 @@ def refresh_card(card_path: Path, report: dict) -> None:
     begin, end = body.find(BEGIN), body.find(END)
     if begin < 0 or end < begin or body.count(BEGIN) != 1 or body.count(END) != 1:
         raise UserError(f"{card_path}: the card needs exactly one `{BEGIN}` followed by one `{END}` marker")
+    if not _SIZE_CATEGORIES.search(match.group(1)):
+        raise UserError(f"{card_path}: the front matter has no `size_categories:` key")
+    return CardParts(match.group(1), body[:begin], body[end:])
+
+
+def refresh_card(card_path: Path, report: dict) -> None:
+    """Rewrite the numbers block and `size_categories` of the card at `card_path` from `report`."""
+    card = read_card(card_path)
     block = render_numbers(report)
     category = size_category(sum(report["splits"][s] for s in SPLITS))
-    front = _replace_size_categories(match.group(1), category, card_path)
-    body = f"{body[:begin]}{BEGIN}\n{block}\n{body[end:]}"
-    atomic_write_text(card_path, f"---\n{front}---\n{body}")
+    front = _SIZE_CATEGORIES.sub(f"size_categories:\n- {category}\n", card.front, count=1)
+    atomic_write_text(Path(card_path), f"---\n{front}---\n{card.head}{BEGIN}\n{block}\n{card.tail}")

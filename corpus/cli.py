@@ -12,6 +12,7 @@ from aesthetic.core.cli import EXIT_OK, run
 from aesthetic.core.log import setup_logging
 from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
+from aesthetic.corpus import card as data_card
 from aesthetic.corpus.comment_sources import READERS
 from aesthetic.corpus.photonet_ratings import LAYOUTS_HELP
 
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(quiet=args.quiet)
+    if args.card is not None:
+        data_card.read_card(args.card)  # a bad --card fails now, not after the build
     if args.dataset == "ava":
         prepared = prepare_ava(args.ava_dir, args.available_ids, args.val_fraction, args.ignore_unknown_ids)
     else:
@@ -101,9 +104,7 @@ def _main(argv: Sequence[str] | None) -> int:
                            threshold=args.threshold, drop_score_mentions=args.drop_score_mentions)
     report = build(prepared, options, finish=_write_croissant)
     if args.card is not None:
-        from aesthetic.corpus.card import refresh_card
-
-        refresh_card(args.card, report)
+        data_card.refresh_card(args.card, report)
     log.info("wrote %s: %s", Path(args.out) / args.dataset, ", ".join(f"{s} {report['splits'][s]:,}" for s in SPLITS))
     return EXIT_OK
 

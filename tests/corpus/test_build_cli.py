@@ -129,11 +129,21 @@ def test_drop_score_mentions_and_card_refresh(tmp_path: Path, monkeypatch: pytes
     calls = []
     monkeypatch.setattr(card_module, "refresh_card", lambda path, report: calls.append((path, report)))
     card = tmp_path / "card.md"
+    card.write_text(f"---\nsize_categories:\n- n<1K\n---\n{card_module.BEGIN}\n{card_module.END}\n")
     assert main(["photonet", "--ratings", str(ratings), "--comments", str(comments), "--out", str(tmp_path / "o"),
                  "--drop-score-mentions", "--card", str(card), "--quiet"]) == 0
     (path, report), = calls
     assert path == card and report["label_leakage"] == {**report["label_leakage"], "score_mentions": 1, "dropped": True}
     assert report["rules"][-1] == {**report["rules"][-1], "name": "score-mentions", "hits": 1}
+
+
+def test_a_bad_card_fails_before_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    card = tmp_path / "card.md"
+    card.write_text("# no front matter, no markers\n")
+    assert main(_photonet_args(tmp_path, tmp_path / "out", "--card", str(card))) == 2
+    assert "a data card starts with YAML front matter" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert card.read_text() == "# no front matter, no markers\n"
 
 
 def test_help_documents_the_ratings_layouts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -159,3 +159,7 @@ def test_incomplete_report_names_every_missing_key(tmp_path: Path) -> None:
 def test_missing_card_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot read the data card"):
         refresh_card(tmp_path / "nope.md", make_report())
+    binary = tmp_path / "card.md"
+    binary.write_bytes(b"---\xff\xfe\n")
+    with pytest.raises(UserError, match="cannot read the data card"):
+        refresh_card(binary, make_report())
