@@ -10,15 +10,19 @@ reparse leaves either the old comments or the new ones, never a mix.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeadersParserException
 
 from aesthetic.core.errors import UserError
 from aesthetic.core.log import progress
 from aesthetic.crawler.engine import comment_rows, open_output
 from aesthetic.crawler.sites.base import Site
-from aesthetic.crawler.store import DirLock, WarcPointer, comments_table, read_response
+from aesthetic.crawler.store import DirLock, StoredResponse, WarcPointer, comments_table, read_response
 
 
 @dataclass
@@ -26,6 +30,16 @@ class ReparseResult:
     pages: int = 0
     comments: int = 0
     states: dict[str, int] = field(default_factory=dict)
+
+
+def _stored_page(out: Path, warc_file: str, offset: int) -> StoredResponse:
+    """The record the ledger names; a missing or damaged archive stops the reparse before anything is
+    replaced (the old comments stay), with the file named instead of a traceback."""
+    try:
+        return read_response(out / "raw", WarcPointer(warc_file, offset))
+    except (OSError, ValueError, EOFError, zlib.error, ArchiveLoadFailed, StatusAndHeadersParserException) as exc:
+        raise UserError(f"{out / 'raw' / warc_file}: cannot read the page record at byte {offset}: {exc}",
+                        hint="reparse needs the raw/ folder the crawl wrote; nothing was changed") from None
 
 
 def reparse(out: Path, secret: bytes, sites: Mapping[str, Site], *, part_rows: int = 200_000) -> ReparseResult:
@@ -54,7 +68,7 @@ def reparse(out: Path, secret: bytes, sites: Mapping[str, Site], *, part_rows: i
                 if site is None:
                     raise UserError(f"{out}: the ledger holds dataset {dataset!r}, which no site parser handles")
                 for row in progress(ledger.archived_rows(dataset), desc=f"reparse {dataset}", unit="page"):
-                    stored = read_response(out / "raw", WarcPointer(row.warc_file or "", row.warc_offset or 0))
+                    stored = _stored_page(out, row.warc_file or "", row.warc_offset or 0)
                     result.pages += 1
                     try:
                         page = site.parse(stored.body, stored.headers.get("content-type"))

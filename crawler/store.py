@@ -154,7 +154,7 @@ def read_response(raw_dir: Path, pointer: WarcPointer) -> StoredResponse:
     with open(Path(raw_dir) / pointer.file, "rb") as fh:
         fh.seek(pointer.offset)
         for record in ArchiveIterator(fh):
-            if record.rec_type != "response":
+            if record.rec_type != "response" or record.http_headers is None:
                 break
             http = record.http_headers
             return StoredResponse(

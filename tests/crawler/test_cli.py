@@ -176,3 +176,22 @@ def test_plan_for_a_long_crawl_names_the_alternatives(tmp_path, caplog) -> None:
     text = caplog.text
     assert "25,553 pages at 1 per 60 s ≈ 18 days" in text
     assert "--source wayback" in text and "aesthetic-build-splits ava --comments" in text
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbled"])
+def test_reparse_without_a_readable_archive_is_a_clear_error_and_changes_nothing(tmp_path, capsys, damage) -> None:
+    ids = _ids(tmp_path, [1000, 1001])
+    out = tmp_path / "out"
+    with running_app(make_app(fake_items(2), SiteConfig())) as base:
+        assert main(_crawl_args(base, ids, out)) == 0
+    before = pq.read_table(out / "comments")
+    for warc in (out / "raw").glob("*.warc.gz"):
+        if damage == "deleted":
+            warc.unlink()
+        else:
+            warc.write_bytes(b"\x1f\x8b" + b"not gzip at all" * 200)
+    capsys.readouterr()
+    assert main(["reparse", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the page record" in err and "Traceback" not in err
+    assert pq.read_table(out / "comments").equals(before)
