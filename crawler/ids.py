@@ -102,7 +102,8 @@ def _id_of(fields: list[str], layout: Layout, path: Path, number: int, line: str
         raise located(path, number, f"{layout.describe} have {layout.columns} columns, this one has "
                                     f"{len(fields)}: {line.strip()[:80]!r}")
     field = fields[layout.id_column]
-    if not field.isdigit() or int(field) <= 0:
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses.
+    if not (field.isascii() and field.isdigit()) or int(field) <= 0:
         raise located(path, number, f"expected a positive integer image id, found {field[:40]!r} "
                                     f"in {line.strip()[:80]!r}")
     return int(field)

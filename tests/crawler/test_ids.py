@@ -73,3 +73,9 @@ def test_file_without_ids(tmp_path: Path, text: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot read the ids file"):
         read_ids(tmp_path / "nope.txt")
+
+
+def test_a_non_ascii_digit_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ids.txt", "1\n\u00b2\n")   # "²" passes str.isdigit(), int() refuses it
+    with pytest.raises(UserError, match=r"ids\.txt:2.*positive integer image id"):
+        read_ids(path)
