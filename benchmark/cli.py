@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--mfb-o", type=int, default=1000, help="MFB output size o (default 1000)")
     model.add_argument("--text-maps", type=int, default=100, help="Text-CNN feature maps per filter height (default 100)")
     model.add_argument("--dropout", type=float, default=0.3, help="dropout (default 0.3)")
-    model.add_argument("--image-size", type=int, default=None, help="square input side in pixels (default: the trunk's, 224 or 299)")
+    model.add_argument("--image-size", type=_int_at_least(1), default=None, help="square input side in pixels (default: the trunk's, 224 or 299)")
     opt = train.add_argument_group("training")
     opt.add_argument("--epochs", type=_int_at_least(1), default=50, help="maximum epochs; early stopping usually ends sooner (default 50)")
     opt.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, divided by 10 every 10 epochs (default 1e-3)")

@@ -434,8 +434,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Settings]:
     )
     if settings.items < 20:
         raise UserError(f"--items must be at least 20 (train, val and test all need images), got {settings.items}")
-    if settings.epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {settings.epochs}")
+    for name in ("epochs", "image_size"):
+        if getattr(settings, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(settings, name)}")
     return args.out.resolve(), settings
 
 

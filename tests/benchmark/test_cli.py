@@ -50,10 +50,11 @@ def test_bad_choices_exit_2(capsys) -> None:
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--batch-size", "0"), ("--epochs", "0"), ("--patience", "0"),
-                                             ("--limit", "0"), ("--workers", "-1"), ("--batch-size", "x")])
+                                             ("--limit", "0"), ("--workers", "-1"), ("--batch-size", "x"),
+                                             ("--image-size", "0")])
 def test_counts_out_of_range_are_usage_errors(flag, value, capsys) -> None:
     # --batch-size 0 used to end in a DataLoader traceback, --epochs 0 in "best.pt: checkpoint not found",
-    # --limit 0 in silently using every image.
+    # --limit 0 and --image-size 0 in silently using every image / the trunk's own size.
     with pytest.raises(SystemExit) as stop:
         main(["--model", "text", "--corpus", "c", "--out", "o", flag, value])
     assert stop.value.code == 2

@@ -110,7 +110,8 @@ def test_every_model_has_metrics_and_the_report_embeds_existing_plots(small_demo
 
 
 @pytest.mark.parametrize(("flag", "message"), [("--items", r"--items must be at least 20 \(.*\), got 0"),
-                                               ("--epochs", "--epochs must be at least 1, got 0")])
+                                               ("--epochs", "--epochs must be at least 1, got 0"),
+                                               ("--image-size", "--image-size must be at least 1, got 0")])
 def test_a_zero_setting_is_refused_not_replaced_by_the_default(tmp_path, flag, message):
     # `args.items or base.items` turned an explicit 0 into the default size.
     with pytest.raises(UserError, match=message):
