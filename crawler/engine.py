@@ -187,14 +187,15 @@ class Crawler:
                  f"{todo:,}", f"{delay:g}", f", {per_item} requests each" if per_item > 1 else "",
                  human_duration(eta))
         if eta > 86400:
-            other = [f"--source {kind} (the Internet Archive's copies, under its own limits)"
-                     for kind in self.o.site.sources if kind == "wayback" and kind != self.o.source.name]
+            wayback = "wayback" in self.o.site.sources and self.o.source.name != "wayback"
             log.info("alternatives: %sskip crawling and import a comment dump (e.g. DPC-Captions JSON) with "
-                     "`aesthetic-build-splits %s --comments DUMP`", "".join(f"{o}, or " for o in other), self.dataset)
+                     "`aesthetic-build-splits %s --comments DUMP`",
+                     "--source wayback (the Internet Archive's copies, under its own limits), or " if wayback else "",
+                     self.dataset)
 
     async def _run_workers(self) -> None:
-        queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=4 * max(1, self.o.politeness.concurrency))
         n_workers = max(1, self.o.politeness.concurrency)
+        queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=4 * n_workers)
         self._bar = progress_bar(total=self.todo(), desc=f"crawl {self.dataset}", unit="page")
         stop = asyncio.Event()
         workers = [asyncio.create_task(self._worker(queue, stop)) for _ in range(n_workers)]
@@ -403,9 +404,8 @@ class Crawler:
 
     async def _image_backlog(self) -> None:
         """Done items (from earlier runs) whose photo is not stored yet."""
-        for item_id, image_url in self.ledger.iter_image_todo(self.dataset):
-            row = self.ledger.get(self.dataset, item_id)
-            located = Located("", row.url or "", row.capture_timestamp) if row else Located("", "", None)
+        for item_id, image_url, capture_timestamp in self.ledger.iter_image_todo(self.dataset):
+            located = Located("", "", capture_timestamp)  # all a photo URL depends on: the page's capture
             await self._fetch_image(item_id, self.o.source.image_fetch_url(image_url, located))
 
 

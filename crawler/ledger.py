@@ -148,11 +148,11 @@ class Ledger:
                                         (dataset, *states), chunk):
             yield item_id
 
-    def iter_image_todo(self, dataset: str, *, chunk: int = 1000) -> Iterator[tuple[int, str]]:
-        """Done items whose photo was never tried (a later `--images` run fetches only those;
-        failed photos wait for --retry-failed)."""
-        return self._chunked("SELECT item_id, image_url FROM items WHERE dataset=? AND state='done' "
-                             "AND image_url IS NOT NULL AND image_state IS NULL", (dataset,), chunk)
+    def iter_image_todo(self, dataset: str, *, chunk: int = 1000) -> Iterator[tuple[int, str, str | None]]:
+        """(item id, photo URL, page capture timestamp) of done items whose photo was never tried (a later
+        `--images` run fetches only those; failed photos wait for --retry-failed)."""
+        return self._chunked("SELECT item_id, image_url, capture_timestamp FROM items WHERE dataset=? "
+                             "AND state='done' AND image_url IS NOT NULL AND image_state IS NULL", (dataset,), chunk)
 
     def _chunked(self, select: str, args: tuple[object, ...], chunk: int) -> Iterator[tuple]:
         """Rows of `select` (a SELECT whose first column is item_id, ending in its WHERE clause), ascending
