@@ -273,7 +273,7 @@ def _split_table(images: pa.Table, rows: np.ndarray, comment_offsets: np.ndarray
 
 
 def build(prepared: Prepared, options: BuildOptions,
-          finish: Callable[[Path, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+          finish: Callable[[Path, dict[str, Any]], object] | None = None) -> dict[str, Any]:
     """Write `<out>/<dataset>/{train,val,test}.parquet` and `build_report.json`; return the report.
 
     `finish(staging_dir, report)` runs inside the staged folder before it replaces the old
@@ -320,7 +320,7 @@ def _reusing_memory_pool() -> Iterator[None]:
 
 
 def _build(prepared: Prepared, options: BuildOptions,
-           finish: Callable[[Path, dict[str, Any]], None] | None) -> dict[str, Any]:
+           finish: Callable[[Path, dict[str, Any]], object] | None) -> dict[str, Any]:
     dataset = prepared.dataset
     raw = _read_all_comments(prepared, options)
     n_raw = len(raw.ids)

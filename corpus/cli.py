@@ -14,6 +14,7 @@ from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
 from aesthetic.corpus import card as data_card
 from aesthetic.corpus.comment_sources import READERS
+from aesthetic.corpus.croissant import write_croissant
 from aesthetic.corpus.photonet_ratings import LAYOUTS_HELP
 
 PROG = "aesthetic-build-splits"
@@ -102,17 +103,11 @@ def _main(argv: Sequence[str] | None) -> int:
         prepared = prepare_photonet(args.ratings, args.split_file, args.available_ids, args.ignore_unknown_ids)
     options = BuildOptions(out=args.out, comments=args.comments, comments_format=args.comments_format,
                            threshold=args.threshold, drop_score_mentions=args.drop_score_mentions)
-    report = build(prepared, options, finish=_write_croissant)
+    report = build(prepared, options, finish=write_croissant)
     if args.card is not None:
         data_card.refresh_card(args.card, report)
     log.info("wrote %s: %s", Path(args.out) / args.dataset, ", ".join(f"{s} {report['splits'][s]:,}" for s in SPLITS))
     return EXIT_OK
-
-
-def _write_croissant(dataset_dir: Path, report: dict) -> None:
-    from aesthetic.corpus.croissant import write_croissant
-
-    write_croissant(dataset_dir, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
