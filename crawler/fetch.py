@@ -1,7 +1,8 @@
 """The HTTP client: one aiohttp session with the safety rules every request obeys.
 
-- Only http(s), only to the hosts the source allows; redirects are followed by
-  hand (at most 5) and each hop is checked, so nothing leaves those hosts.
+- Only http(s), only to the hosts the source allows; redirects are never followed
+  here: politeness.py follows them by hand (at most 5), each hop
+  through `get_once` and its check, so nothing leaves those hosts.
 - A size cap, read in chunks: an endless or huge answer is cut off, not buffered.
 - Connect/read timeouts; TLS certificates are verified (aiohttp's default, never turned off).
 - The User-Agent names the tool and the operator's contact; the `From` header
@@ -15,14 +16,11 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from aesthetic.core import __version__
-
-MAX_REDIRECTS = 5
-REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
 
 class FetchError(Exception):
@@ -121,18 +119,9 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
-    async def get(self, url: str) -> Response:
-        """GET `url`, following allowed redirects; raises FetchError when there is no answer."""
-        for _ in range(MAX_REDIRECTS + 1):
-            response = await self.get_once(url)
-            location = response.header("Location")
-            if response.status not in REDIRECT_STATUSES or not location:
-                return response
-            url = urljoin(url, location)
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects, last to {url!r}")
-
     async def get_once(self, url: str) -> Response:
-        """One GET, no redirect following (the caller spaces each hop); RefusedURL off the allowed hosts."""
+        """One GET, no redirect following (politeness.py follows, spacing and checking each hop);
+        RefusedURL off the allowed hosts."""
         self.allow.check(url)
         started = time.monotonic()
         try:

@@ -10,8 +10,9 @@ Per host it keeps
 - block detection: the site's block page, or a run of tiny/odd answers, pauses the
   host for a long cool-down; if the block is still there after it, `HostBlocked`
   stops the crawl instead of hammering.
-Redirects are followed here, hop by hop, so each hop is spaced, robots-checked
-and allow-listed like any other request.
+Redirects are followed here, hop by hop, so each hop is spaced, robots-checked,
+allow-listed and archived like any other request (robots.txt's own hops too,
+without the robots check).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
-from aesthetic.crawler.fetch import MAX_REDIRECTS, REDIRECT_STATUSES, FetchError, Fetcher, Response
+from aesthetic.crawler.fetch import FetchError, Fetcher, Response
 from aesthetic.crawler.robots import ROBOTS_TTL_S, RobotsRules
 
 log = logging.getLogger(__name__)
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,17 @@ class Politeness:
         Each URL (the first one too: a photo URL comes from a page) is allow-checked before its host's
         robots.txt is asked for, so a foreign host is refused as such, not mistaken for an unreachable one.
         """
+        return await self._follow(url, obey_robots=True)
+
+    async def _follow(self, url: str, *, obey_robots: bool) -> Response:
+        """The redirect loop of `request`; robots.txt itself is fetched through it with `obey_robots` off."""
         for _ in range(MAX_REDIRECTS + 1):
             self.fetcher.allow.check(url)
             state = self.host(url)
-            rules = await self.robots(state)
-            if not rules.allowed(url):
-                raise Disallowed(f"{url} is disallowed by {state.origin}/robots.txt")
+            if obey_robots:
+                rules = await self.robots(state)
+                if not rules.allowed(url):
+                    raise Disallowed(f"{url} is disallowed by {state.origin}/robots.txt")
             response = await self._spaced_get(state, url)
             location = response.header("Location")
             if response.status not in REDIRECT_STATUSES or not location:
@@ -170,7 +178,7 @@ class Politeness:
                 raise RobotsUnreachable(state.origin, state.robots.detail, state.robots_retry_at, state.robots_failures)
             robots_url = state.origin + "/robots.txt"
             try:
-                response = await self._spaced_get(state, robots_url, follow=True)
+                response = await self._follow(robots_url, obey_robots=False)
                 rules = RobotsRules.from_answer(response.status, response.body)
             except FetchError as exc:
                 rules = RobotsRules.from_answer(None, b"", detail=str(exc))
@@ -189,7 +197,7 @@ class Politeness:
                 log.info("%s asks for %.3g s between requests (robots.txt)", state.origin, robots_delay)
             return rules
 
-    async def _spaced_get(self, state: HostState, url: str, *, follow: bool = False) -> Response:
+    async def _spaced_get(self, state: HostState, url: str) -> Response:
         async with state.slots:
             while True:
                 now = time.monotonic()
@@ -199,7 +207,7 @@ class Politeness:
                 await asyncio.sleep(wait)
             state.next_start = now + state.delay
             try:
-                response = await self.fetcher.get(url) if follow else await self.fetcher.get_once(url)
+                response = await self.fetcher.get_once(url)
             except FetchError as exc:
                 if exc.retryable:
                     self._failed(state, None)

@@ -202,3 +202,41 @@ def test_a_client_error_fails_the_item_at_once(run_crawl, tmp_path) -> None:
     row = ledger.get("ava", 1000)
     assert (row.state, row.attempts, row.last_status, row.last_error) == ("failed", 1, 400, "HTTP 400")
     assert ledger.get("ava", 1001).state == "done" and result.counts["failed"] == 1
+
+
+def test_robots_txt_redirect_hops_are_spaced_checked_and_archived_like_any_request() -> None:
+    """robots.txt behind a redirect (http -> https, www -> bare are common): its rules still apply, and
+    every hop goes through the same allow-list, spacing and WARC recorder as page requests."""
+    import asyncio
+
+    from aiohttp import web
+
+    from aesthetic.crawler.fetch import Fetcher, HostAllowList
+    from aesthetic.crawler.politeness import Disallowed, Politeness, PolitenessConfig
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("/robots-real.txt")
+
+    async def rules(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nDisallow: /private\n")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html>ok</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", moved)
+    app.router.add_get("/robots-real.txt", rules)
+    app.router.add_get("/{name}", page)
+    recorded: list[tuple[str, int]] = []
+
+    async def crawl(base: str) -> None:
+        async with Fetcher(HostAllowList(["127.0.0.1"]), contact="t@example.org") as fetcher:
+            policy = Politeness(PolitenessConfig(min_delay=0.0), fetcher,
+                                record=lambda r: recorded.append((r.url[len(base):], r.status)))
+            assert (await policy.request(base + "/public")).status == 200
+            with pytest.raises(Disallowed):
+                await policy.request(base + "/private")
+
+    with running_app(app) as base:
+        asyncio.run(crawl(base))
+    assert recorded == [("/robots.txt", 301), ("/robots-real.txt", 200), ("/public", 200)]
