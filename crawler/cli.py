@@ -112,7 +112,9 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="give failed and blocked items (and failed photos) a fresh set of attempts")
     p.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N",
-                   help="tries per item before it is marked failed (default 5)")
+                   help="tries per item before it is marked failed (default 5); an answer a retry cannot "
+                        "change (e.g. HTTP 400, an oversized or off-host page, an unusable archived capture) "
+                        "fails it at once")
     p.add_argument("--backoff-cap", type=_non_negative_float, default=600.0, metavar="SECONDS",
                    help="longest pause of the jittered exponential backoff after errors (default 600)")
     p.add_argument("--block-cooldown", type=_non_negative_float, default=1800.0, metavar="SECONDS",
