@@ -1,7 +1,12 @@
-"""The run's figures (PNG, matplotlib's headless Agg backend, so it works on servers)."""
+"""The run's figures (PNG, matplotlib's headless Agg backend, so it works on servers).
+
+A figure of a run made without pretrained weights carries its labels ("untrained trunk", "random
+word vectors") as a red title and in the PNG's Description, so it cannot pass for a reproduction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def plot_distributions(pred: np.ndarray, true: np.ndarray, image_ids: np.ndarray, path: Path, *, n: int = 6) -> Path:
+def plot_distributions(pred: np.ndarray, true: np.ndarray, image_ids: np.ndarray, path: Path, *, n: int = 6,
+                       labels: Sequence[str] = ()) -> Path:
     """Predicted vs true score distributions of the first `n` sample test images, one panel each."""
     n = min(n, len(pred))
     cols = min(3, n)
@@ -28,11 +34,11 @@ def plot_distributions(pred: np.ndarray, true: np.ndarray, image_ids: np.ndarray
         ax.set_xticks(scores)
         ax.set_xlabel("score")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, labels)
 
 
-def plot_attention(images: np.ndarray, attention: np.ndarray, image_ids: np.ndarray, path: Path) -> Path:
+def plot_attention(images: np.ndarray, attention: np.ndarray, image_ids: np.ndarray, path: Path, *,
+                   labels: Sequence[str] = ()) -> Path:
     """Each image ([n, 3, H, W] uint8) beside its T attention maps ([n, T, h, w]) stretched over it."""
     n, glimpses = attention.shape[:2]
     fig, axes = plt.subplots(n, glimpses + 1, figsize=(2.4 * (glimpses + 1), 2.4 * n), squeeze=False)
@@ -48,11 +54,10 @@ def plot_attention(images: np.ndarray, attention: np.ndarray, image_ids: np.ndar
             ax.set_title(f"glimpse {t + 1}", fontsize=8)
         for ax in axes[i]:
             ax.axis("off")
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, labels)
 
 
-def plot_learning_curves(history: list[dict], path: Path) -> Path:
+def plot_learning_curves(history: list[dict], path: Path, *, labels: Sequence[str] = ()) -> Path:
     """Train and validation EMD loss per epoch, with the learning rate on a second axis."""
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -67,13 +72,18 @@ def plot_learning_curves(history: list[dict], path: Path) -> Path:
     lines = ax.get_legend_handles_labels()
     more = lr_axis.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8)
+    return _save(fig, path, labels)
+
+
+def _save(fig: plt.Figure, path: Path, labels: Sequence[str]) -> Path:
+    metadata = {}
+    if labels:
+        warning = f"made with: {', '.join(labels)}"
+        fig.suptitle(warning, color="red", fontsize=10)
+        metadata["Description"] = warning
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, metadata=metadata)
     plt.close(fig)
     return path

@@ -59,13 +59,14 @@ def row_name(model: str, trunk: str | None, fusion: str | None, labels: list[str
     return f"{name} [{', '.join(labels)}]" if labels else name
 
 
-def write_predictions(path: Path, image_ids: np.ndarray, pred: np.ndarray, true: np.ndarray) -> None:
+def write_predictions(path: Path, image_ids: np.ndarray, pred: np.ndarray, true: np.ndarray, labels: list[str]) -> None:
+    """The per-image predictions; the schema metadata `aesthetic.labels` holds the run's labels (JSON list)."""
     table = pa.table({
         "image_id": pa.array(image_ids.astype(np.int64)),
         "predicted_distribution": pa.array(list(pred.astype(np.float32)), type=pa.list_(pa.float32())),
         "predicted_mean": pa.array(mean_scores(pred)),
         "true_mean": pa.array(mean_scores(true)),
-    })
+    }).replace_schema_metadata({"aesthetic.labels": json.dumps(labels)})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     atomic_write_bytes(path, sink.getvalue().to_pybytes())
@@ -102,24 +103,27 @@ def evaluate_and_write(
     metrics: Metrics = compute_metrics(pred, true, threshold=corpus.threshold, true_labels=corpus.labels(split))
     image_ids = corpus.splits[split]["image_id"].to_numpy()
     out.mkdir(parents=True, exist_ok=True)
-    write_predictions(out / "predictions.parquet", image_ids, pred, true)
+    labels = prepared.labels
+    write_predictions(out / "predictions.parquet", image_ids, pred, true, labels)
 
-    figures = [plots.plot_distributions(pred, true, image_ids, out / "plots" / "score_distributions.png", n=SAMPLE_IMAGES)]
+    figures = [plots.plot_distributions(pred, true, image_ids, out / "plots" / "score_distributions.png",
+                                        n=SAMPLE_IMAGES, labels=labels)]
     if prepared.caches:
         rows = list(range(min(ATTENTION_IMAGES, len(dataset))))
         maps = attention_maps(model, dataset, rows, runtime)
         if maps is not None:
             pictures = np.stack([dataset[i]["image"].numpy() for i in rows])
-            figures.append(plots.plot_attention(pictures, maps, image_ids[rows], out / "plots" / "attention.png"))
+            figures.append(plots.plot_attention(pictures, maps, image_ids[rows], out / "plots" / "attention.png",
+                                                labels=labels))
     if history:
-        figures.append(plots.plot_learning_curves(history, out / "plots" / "learning_curves.png"))
+        figures.append(plots.plot_learning_curves(history, out / "plots" / "learning_curves.png", labels=labels))
 
-    name = row_name(model_name, trunk, fusion, prepared.labels)
+    name = row_name(model_name, trunk, fusion, labels)
     paper = paper_row(corpus.dataset, model_name, trunk or "", fusion or "") if compare_paper else None
     record = {
         "model": model_name,
         "row": name,
-        "labels": prepared.labels,
+        "labels": labels,
         "dataset": corpus.dataset,
         "split": split,
         "n_bins": corpus.n_bins,
@@ -142,8 +146,8 @@ def evaluate_and_write(
         print(f"(the paper reports no result for {model_name} / {trunk} / {fusion} on {corpus.dataset})")
     for note in metrics.notes:
         print(f"note: {note}")
-    if prepared.labels:
-        print(f"WARNING: these results come from a run with: {', '.join(prepared.labels)}")
+    if labels:
+        print(f"WARNING: these results come from a run with: {', '.join(labels)}")
     return record
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
+from PIL import Image
 
 from aesthetic.benchmark.cli import main
 from aesthetic.benchmark.train import load_checkpoint
@@ -67,6 +68,12 @@ def test_outputs_are_labelled_untrained_and_random(runs) -> None:
     assert json.loads((runs["vision"] / "metrics.json").read_text())["labels"] == ["untrained trunk"]
     assert json.loads((runs["text"] / "metrics.json").read_text())["labels"] == ["random word vectors"]
     assert mracnn["paper"]["label"] == "MRACNN MFB (AlexNet)"   # --compare-paper: the paper's row is kept beside ours
+    # The files outside metrics.json say it too: predictions' schema metadata and every figure.
+    metadata = pq.read_schema(runs["mracnn"] / "predictions.parquet").metadata
+    assert json.loads(metadata[b"aesthetic.labels"]) == ["untrained trunk", "random word vectors"]
+    for png in ("score_distributions", "attention", "learning_curves"):
+        with Image.open(runs["mracnn"] / "plots" / f"{png}.png") as image:
+            assert image.text["Description"] == "made with: untrained trunk, random word vectors", png
 
 
 @pytest.mark.slow
