@@ -93,8 +93,11 @@ def parse_retry_after(value: str | None, now_wall: float | None = None) -> float
 
 
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
-    """Jittered exponential backoff ("equal jitter"): in [d/2, d], d = min(cap, base * 2^(failures-1))."""
-    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    """Jittered exponential backoff ("equal jitter"): in [d/2, d], d = min(cap, base * 2^(failures-1)).
+
+    The exponent is clamped: a host down for days piles up failures, and 2^1024 overflows a float.
+    """
+    ceiling = min(cap, base * 2.0 ** min(max(0, failures - 1), 64))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

@@ -102,6 +102,8 @@ def test_backoff_delay_formula_is_jittered_exponential_and_capped() -> None:
     draws = [backoff_delay(3, 1.0, 100.0, rng) for _ in range(200)]
     assert all(2.0 <= d <= 4.0 for d in draws) and len({round(d, 6) for d in draws}) > 100
     assert all(25.0 <= backoff_delay(20, 1.0, 50.0, rng) <= 50.0 for _ in range(50))
+    # A host down for days: thousands of consecutive failures stay at the cap instead of overflowing.
+    assert all(300.0 <= backoff_delay(n, 2.0, 600.0, rng) <= 600.0 for n in (1025, 5000, 10**6))
 
 
 def test_retry_after_parses_seconds_and_http_dates() -> None:
