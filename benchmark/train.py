@@ -239,14 +239,20 @@ def evaluate_loss(model: nn.Module, dataset, runtime: Runtime, batch_size: int, 
     """Mean EMD (r=2) over the whole split; each rank takes every world_size-th image, then sums."""
     model.eval()
     shard = Subset(dataset, range(runtime.rank, len(dataset), runtime.world_size))
-    total = torch.zeros(2, dtype=torch.float64)
+    total = torch.zeros((), dtype=torch.float64, device=runtime.device)
+    count = 0
     for raw in make_loader(shard, runtime, batch_size, workers):
         batch = DeviceBatch(raw, runtime)
         out = forward(model, batch, runtime)
-        per_image = emd_per_image(probabilities(out.logits), batch.target)
-        total += torch.tensor([per_image.sum().item(), len(per_image)], dtype=torch.float64)
-    total = all_reduce_sum(runtime, total)
-    return float(total[0] / total[1])
+        total += emd_per_image(probabilities(out.logits), batch.target).sum().double()
+        count += len(batch.target)
+    return _mean_over_ranks(runtime, total, count)
+
+
+def _mean_over_ranks(runtime: Runtime, total: torch.Tensor, count: int) -> float:
+    """Sum of `total` over all ranks / sum of `count`; `total` may stay on the device until here (no per-batch sync)."""
+    sums = all_reduce_sum(runtime, torch.stack([total.cpu(), torch.tensor(float(count), dtype=torch.float64)]))
+    return float(sums[0] / sums[1])
 
 
 @torch.no_grad()
@@ -468,8 +474,7 @@ def _train_epoch(model: nn.Module, loader: DataLoader, sampler: DistributedSampl
         loss = train_step(model, batch, optimizer, runtime)
         total += loss.double() * len(batch.target)
         count += len(batch.target)
-    sums = all_reduce_sum(runtime, torch.stack([total.cpu(), torch.tensor(float(count), dtype=torch.float64)]))
-    return float(sums[0] / sums[1])
+    return _mean_over_ranks(runtime, total, count)
 
 
 def _write_config(run: RunDir, cfg: TrainConfig, runtime: Runtime, prepared: Prepared, model_cfg: ModelConfig) -> None:
