@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from aesthetic.benchmark import data as data_mod
 from aesthetic.benchmark.models import FUSIONS, MODELS
 from aesthetic.benchmark.models.trunks import TRUNKS
+from aesthetic.core.argtypes import int_at_least
 from aesthetic.core.cli import run
 from aesthetic.core.log import setup_logging
 
@@ -34,26 +35,13 @@ labelled "untrained trunk" / "random word vectors". Nothing is downloaded.
 """
 
 
-def _int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= low, so a 0 batch size or epoch count is a usage error, not a traceback later."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-    return parse
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", required=True, help="dataset folder written by aesthetic-build-splits (train/val/test.parquet)")
     parser.add_argument("--images", help="folder of <image_id>.jpg (needed by every model but 'text')")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto = cuda when available (default)")
-    parser.add_argument("--batch-size", type=_int_at_least(1), default=32, help="images per step, over all processes (default 32, the paper's)")
-    parser.add_argument("--workers", type=_int_at_least(0), default=None, help="DataLoader worker processes (default: 0 on CPU, 4 per GPU)")
-    parser.add_argument("--limit", type=_int_at_least(1), default=None, help="use only the first N images (by id) of each split, for quick runs")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=32, help="images per step, over all processes (default 32, the paper's)")
+    parser.add_argument("--workers", type=int_at_least(0), default=None, help="DataLoader worker processes (default: 0 on CPU, 4 per GPU)")
+    parser.add_argument("--limit", type=int_at_least(1), default=None, help="use only the first N images (by id) of each split, for quick runs")
     parser.add_argument("--cache-dir", default=None, help="where decoded, resized images are cached (default OUT/cache)")
     parser.add_argument("--allow-missing-images", action="store_true",
                         help="train/evaluate on the readable images even if more than "
@@ -91,11 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--mfb-o", type=int, default=1000, help="MFB output size o (default 1000)")
     model.add_argument("--text-maps", type=int, default=100, help="Text-CNN feature maps per filter height (default 100)")
     model.add_argument("--dropout", type=float, default=0.3, help="dropout (default 0.3)")
-    model.add_argument("--image-size", type=_int_at_least(1), default=None, help="square input side in pixels (default: the trunk's, 224 or 299)")
+    model.add_argument("--image-size", type=int_at_least(1), default=None, help="square input side in pixels (default: the trunk's, 224 or 299)")
     opt = train.add_argument_group("training")
-    opt.add_argument("--epochs", type=_int_at_least(1), default=50, help="maximum epochs; early stopping usually ends sooner (default 50)")
+    opt.add_argument("--epochs", type=int_at_least(1), default=50, help="maximum epochs; early stopping usually ends sooner (default 50)")
     opt.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, divided by 10 every 10 epochs (default 1e-3)")
-    opt.add_argument("--patience", type=_int_at_least(1), default=5, help="stop after this many epochs without a better val loss (default 5)")
+    opt.add_argument("--patience", type=int_at_least(1), default=5, help="stop after this many epochs without a better val loss (default 5)")
     opt.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same run (default 0)")
     opt.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     opt.add_argument("--threshold", type=float, default=None,

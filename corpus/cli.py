@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from aesthetic.core.argtypes import finite_float
 from aesthetic.core.cli import EXIT_OK, run
 from aesthetic.core.log import setup_logging
 from aesthetic.core.schemas import SPLITS
@@ -36,17 +36,6 @@ CLEANING_EPILOG = (
 )
 
 
-def _float(value: str) -> float:
-    """A finite number: float() also takes 'nan' and 'inf', and a NaN threshold labels every image low."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"not a finite number: {value!r}")
-    return number
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--comments", type=Path, nargs="+", required=True, metavar="PATH", help=COMMENTS_HELP)
     parser.add_argument("--comments-format", default="auto", choices=["auto", *READERS],
@@ -55,7 +44,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="ids of the images actually present, first whitespace column of each line (e.g. "
                              "ILGnet's `<id> <label>` list); default: every id of the index")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder; writes DIR/<dataset>/")
-    parser.add_argument("--threshold", type=_float, default=5.0,
+    parser.add_argument("--threshold", type=finite_float, default=5.0,
                         help="label_high = mean score > THRESHOLD (default 5, the paper's)")
     parser.add_argument("--drop-score-mentions", action="store_true",
                         help="drop comments that state a score (possible label leakage); default: only count them")
@@ -77,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     ava.add_argument("--ava-dir", type=Path, required=True, metavar="DIR",
                      help="AVA distribution folder: AVA.txt (15 columns: index, image id, 10 vote counts, 2 "
                           "semantic tags, challenge id) and aesthetics_image_lists/generic_test.jpgl")
-    ava.add_argument("--val-fraction", type=_float, default=0.05,
+    ava.add_argument("--val-fraction", type=finite_float, default=0.05,
                      help="share of train moved to val by a hash of the image id (default 0.05)")
     _common(ava)
     photonet = sub.add_parser("photonet", help="Photo.net: ratings 1..7", epilog=CLEANING_EPILOG,

@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import json
 import logging
-import math
 import re
 import signal
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from aesthetic.core.argtypes import float_at_least, int_at_least
 from aesthetic.core.cli import EXIT_INCOMPLETE, EXIT_OK, run
 from aesthetic.core.errors import UserError
 from aesthetic.core.log import setup_logging
@@ -48,41 +48,6 @@ EPILOG = (
 )
 
 
-def _float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
-    return number
-
-
-def _non_negative_float(value: str) -> float:
-    number = _float(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    """For --timeout: aiohttp reads a timeout of 0 as "no timeout at all"."""
-    number = _float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return number
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return number
-
-
 def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
     site = SITES[dataset]
     p = sub.add_parser(
@@ -102,34 +67,35 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
     p.add_argument("--base-url", metavar="URL",
                    help="point the source at a mirror or test server (for wayback: the archive's base URL); "
                         "only that host is then contacted")
-    p.add_argument("--min-delay", type=_non_negative_float, default=1.0, metavar="SECONDS",
+    p.add_argument("--min-delay", type=float_at_least(0), default=1.0, metavar="SECONDS",
                    help="least time between requests to one host; robots.txt Crawl-delay wins if larger (default 1)")
-    p.add_argument("--concurrency", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--concurrency", type=int_at_least(1), default=1, metavar="N",
                    help="requests in flight per host (default 1)")
     p.add_argument("--images", action="store_true",
                    help="also download each full-size photo, verify it decodes, store images/<id>.jpg")
-    p.add_argument("--limit", type=_positive_int, metavar="N", help="crawl at most N pending items this run")
+    p.add_argument("--limit", type=int_at_least(1), metavar="N", help="crawl at most N pending items this run")
     p.add_argument("--retry-failed", action="store_true",
                    help="give failed and blocked items (and failed photos) a fresh set of attempts")
-    p.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N",
+    p.add_argument("--max-attempts", type=int_at_least(1), default=5, metavar="N",
                    help="tries per item before it is marked failed (default 5); an answer a retry cannot "
                         "change (e.g. HTTP 400, an oversized or off-host page, an unusable archived capture) "
                         "fails it at once")
-    p.add_argument("--backoff-cap", type=_non_negative_float, default=600.0, metavar="SECONDS",
+    p.add_argument("--backoff-cap", type=float_at_least(0), default=600.0, metavar="SECONDS",
                    help="longest pause of the jittered exponential backoff after errors (default 600)")
-    p.add_argument("--block-cooldown", type=_non_negative_float, default=1800.0, metavar="SECONDS",
+    p.add_argument("--block-cooldown", type=float_at_least(0), default=1800.0, metavar="SECONDS",
                    help="pause after the site's block page; if it is still there afterwards, the crawl stops "
                         "(default 1800)")
     p.add_argument("--no-autothrottle", action="store_true",
                    help="keep the delay fixed instead of raising it when the site answers slowly")
-    p.add_argument("--timeout", type=_positive_float, default=60.0, metavar="SECONDS",
+    # strictly positive: aiohttp reads a timeout of 0 as "no timeout at all"
+    p.add_argument("--timeout", type=float_at_least(0, strict=True), default=60.0, metavar="SECONDS",
                    help="per-request timeout (default 60)")
-    p.add_argument("--max-bytes", type=_positive_int, default=16 << 20, metavar="BYTES",
+    p.add_argument("--max-bytes", type=int_at_least(1), default=16 << 20, metavar="BYTES",
                    help="largest response accepted (default 16 MiB)")
-    p.add_argument("--commit-every", type=_positive_int, default=200, metavar="N",
+    p.add_argument("--commit-every", type=int_at_least(1), default=200, metavar="N",
                    help="make finished items durable in batches of N (or every --commit-seconds); a kill loses "
                         "at most one uncommitted batch, which is fetched again (default 200)")
-    p.add_argument("--commit-seconds", type=_non_negative_float, default=5.0, metavar="SECONDS",
+    p.add_argument("--commit-seconds", type=float_at_least(0), default=5.0, metavar="SECONDS",
                    help="commit finished items at least this often (default 5)")
     p.add_argument("--secret", type=Path, metavar="FILE",
                    help=f"author-key secret (created if missing; default ${SECRET_ENV} or "
