@@ -540,6 +540,9 @@ def evaluate_checkpoint(
     if prepared.corpus.n_bins != state["n_bins"]:
         raise UserError(f"{corpus}: {prepared.corpus.n_bins} score bins, but {checkpoint} predicts {state['n_bins']}")
     prepared.labels = list(state["labels"])
+    # Predicted labels use the threshold the model was trained and measured with: one re-derived
+    # from the test split's labels (a corpus built with its own --threshold) could differ.
+    prepared.corpus.threshold = state["threshold"]
     model_values = dict(state["model_config"])
     model_values["text_heights"] = tuple(model_values["text_heights"])
     model = build_model(ModelConfig(**model_values), None, pretrained=False)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -113,3 +114,26 @@ def test_history_records_the_learning_rate_each_epoch_trained_at(tiny_corpus, tm
     history = train(cfg, setup_runtime("cpu"))["history"]
     # Divided by 10 after every epoch here (lr_step 1): epoch 1 trains at the initial rate, not the next one.
     assert [h["lr"] for h in history] == pytest.approx([1e-3, 1e-4, 1e-5])
+
+
+def test_evaluate_keeps_the_training_threshold_on_a_corpus_with_its_own_labels(tiny_corpus, tmp_path) -> None:
+    """A corpus labelled with another cut-off (here mean > 7.2): training derives the threshold from the
+    train split's labels; evaluating the checkpoint must use that one, not one re-derived from test."""
+    corpus, images = tiny_corpus
+    relabelled = tmp_path / "corpus"
+    relabelled.mkdir()
+    for split in ("train", "val", "test"):
+        table = pq.read_table(corpus / f"{split}.parquet")
+        high = pa.array(table.column("mean_score").to_numpy() > 7.2)   # inside the synthetic high cluster
+        table = table.set_column(table.schema.get_field_index("label_high"), table.schema.field("label_high"), high)
+        pq.write_table(table, relabelled / f"{split}.parquet")
+    run = tmp_path / "run"
+    assert main(["--model", "text", "--corpus", str(relabelled), "--out", str(run), "--epochs", "1",
+                 "--embed-dim", "16", "--text-maps", "8", "--device", "cpu", "--quiet"]) == 0
+    trained = json.loads((run / "metrics.json").read_text())
+    assert trained["threshold"] != 5.0                     # derived from the train labels
+    assert main(["evaluate", "--checkpoint", str(run / "checkpoints" / "best.pt"), "--corpus", str(relabelled),
+                 "--out", str(tmp_path / "eval"), "--device", "cpu", "--quiet"]) == 0
+    again = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert again["threshold"] == trained["threshold"]
+    assert again["metrics"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], rel=1e-9)
