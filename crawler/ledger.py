@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from aesthetic.core.errors import UserError
+
 STATES = ("pending", "done", "missing", "failed", "blocked")
 FINAL_STATES = ("done", "missing")
 
@@ -93,12 +95,17 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk when it returns, so `done` survives a power cut too.
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk when it returns, so `done` survives a power cut too.
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            # A damaged ledger, or a folder we may not write: the user's to fix, and nothing is touched.
+            raise UserError(f"{self.path}: cannot open the crawl ledger ({err})",
+                            hint="is the --out folder writable, and is this file a ledger written by aesthetic-crawl?") from err
 
     def close(self) -> None:
         self.db.close()

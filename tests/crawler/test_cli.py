@@ -195,3 +195,16 @@ def test_reparse_without_a_readable_archive_is_a_clear_error_and_changes_nothing
     err = capsys.readouterr().err
     assert "cannot read the page record" in err and "Traceback" not in err
     assert pq.read_table(out / "comments").equals(before)
+
+
+def test_a_damaged_ledger_is_a_clear_error_and_is_left_alone(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    garbage = b"this is not a SQLite database, just bytes " * 100
+    (out / "ledger.sqlite").write_bytes(garbage)
+    code = main(["ava", "--ids", str(_ids(tmp_path, [1])), "--out", str(out), "--contact", "a@b.org",
+                 "--base-url", "http://127.0.0.1:9"])  # never the real site
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "ledger.sqlite: cannot open the crawl ledger" in err and "Traceback" not in err
+    assert (out / "ledger.sqlite").read_bytes() == garbage
