@@ -24,9 +24,9 @@ demo: setup
 	$(BIN)/python demo/run.py --out demo-output
 
 bench: setup
-	$(BIN)/python benchmarks/build_splits.py
-	$(BIN)/python benchmarks/crawl.py
-	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python perf/build_splits.py
+	$(BIN)/python perf/crawl.py
+	$(BIN)/python perf/train_throughput.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-output

@@ -56,7 +56,7 @@ def test_wheel_holds_every_package_and_the_console_scripts(wheel: Path) -> None:
     for package in PACKAGES:
         assert f"{package.replace('.', '/')}/__init__.py" in names, package
     assert "aesthetic/__init__.py" not in names  # `aesthetic` is a namespace over the stages
-    assert not any(n.startswith(("tests/", "demo/", "benchmarks/", "core/")) for n in names)
+    assert not any(n.startswith(("tests/", "demo/", "perf/", "core/")) for n in names)
     scripts = dict(parser["console_scripts"])
     assert scripts == {
         "aesthetic-crawl": "aesthetic.crawler.cli:main",

@@ -9,7 +9,7 @@ The real DPC-Captions dump (13,432 images, 15,765 comments, ../shared/data/comme
 Prints seconds, images/s and comments/s of each and the speed-up pooled / baseline, and checks
 both give the same vocabulary and ids. Other work on the cores (the load average is printed)
 eats the pool's gain: compare on an otherwise idle machine.
-Usage: python benchmarks/tokenize_throughput.py [--repeat 2] [--workers N]
+Usage: python perf/tokenize_throughput.py [--repeat 2] [--workers N]
 """
 
 from __future__ import annotations

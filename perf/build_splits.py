@@ -14,7 +14,7 @@ fresh child process:
   machines costs more than the copy; the first ratio compares with pyarrow's defaults).
 
 Prints wall time, peak memory, rows/s and the ratio build / floor.
-Usage: python benchmarks/build_splits.py [--scale 0.1] [--workdir DIR]
+Usage: python perf/build_splits.py [--scale 0.1] [--workdir DIR]
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ then the same steps on one batch already on the device. The difference is
 what the input pipeline costs; the ratio mracnn/vision is what the attention,
 text stream and fusion cost on top of the trunk. Aim: at most 1.3x.
 
-  CPU (default): python benchmarks/train_throughput.py
-  GPU:           python benchmarks/train_throughput.py --device cuda --trunk vgg16 --batch-size 32,128 --amp
+  CPU (default): python perf/train_throughput.py
+  GPU:           python perf/train_throughput.py --device cuda --trunk vgg16 --batch-size 32,128 --amp
 
 Paper-size heads (LSTM/attention 512, MFB k=5 o=1000, Text-CNN 3x100 maps,
 300-d vectors, 200 tokens); random weights (speed does not depend on them).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aesthetic.crawler.sites.dpchallenge import parse
-from benchmarks.crawl_parse import CONTENT_TYPE, bs4_parse, run_parse_benchmark
+from perf.crawl_parse import CONTENT_TYPE, bs4_parse, run_parse_benchmark
 from tests.conftest import shared_file
 
 

@@ -4,12 +4,12 @@
 127.0.0.1 and crawls N invented pages with politeness delays set to zero,
 once with `aesthetic-crawl` (WARC + Parquet + ledger, fsynced commits) and
 once with a Scrapy spider doing the same fetch + parse + hash + write
-(benchmarks/scrapy_spider.py, JSON lines out). Each runs in its own
+(perf/scrapy_spider.py, JSON lines out). Each runs in its own
 subprocess, so wall time and peak RSS (wait4) are its own. Both run at
 N/4 and N items to show whether memory grows with the number of items.
 
-    .venv/bin/python benchmarks/crawl.py              # N = 20,000
-    .venv/bin/python benchmarks/crawl.py --items 2000 # quicker
+    .venv/bin/python perf/crawl.py              # N = 20,000
+    .venv/bin/python perf/crawl.py --items 2000 # quicker
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "perf"))
 
 CONCURRENCY = 8
 
@@ -74,7 +74,7 @@ def engine_vs_scrapy(n_items: int, work: Path) -> list[Run]:
                     str(work / f"ours-{n}"), "--base-url", base, "--contact", "bench@example.org", "--min-delay", "0",
                     "--no-autothrottle", "--concurrency", str(CONCURRENCY), "--quiet",
                     "--secret", str(work / "secret")]
-            scrapy = [sys.executable, str(REPO / "benchmarks" / "scrapy_spider.py"), "--base-url", base, "--ids",
+            scrapy = [sys.executable, str(REPO / "perf" / "scrapy_spider.py"), "--base-url", base, "--ids",
                       str(ids), "--out", str(work / f"scrapy-{n}.jsonl"), "--concurrency", str(CONCURRENCY)]
             runs.append(measure("aesthetic-crawl", n, ours))
             runs.append(measure("scrapy", n, scrapy))

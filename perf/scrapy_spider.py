@@ -1,11 +1,11 @@
-"""The Scrapy baseline for benchmarks/crawl.py: the same job as `aesthetic-crawl`, written the usual Scrapy way.
+"""The Scrapy baseline for perf/crawl.py: the same job as `aesthetic-crawl`, written the usual Scrapy way.
 
 Fetch every image page from the fake site (robots.txt obeyed, no delay, the
 same concurrency), parse it with the same DPChallenge parser, hash authors the
 same way, and write one JSON line per comment. Run by the benchmark in a
 subprocess so its peak memory can be measured on its own.
 
-    python benchmarks/scrapy_spider.py --base-url URL --ids FILE --out FILE --concurrency 8
+    python perf/scrapy_spider.py --base-url URL --ids FILE --out FILE --concurrency 8
 """
 
 from __future__ import annotations

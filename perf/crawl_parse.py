@@ -7,7 +7,7 @@ the same run on the same real page (../shared/data/dpchallenge/image_921974.html
 before timing), so the ratio compares equal work. CPU time is used, not wall
 time, so a busy shared machine does not distort "per core".
 
-Run alone:  .venv/bin/python benchmarks/crawl_parse.py [--seconds 3]
+Run alone:  .venv/bin/python perf/crawl_parse.py [--seconds 3]
 """
 
 from __future__ import annotations
