@@ -18,6 +18,7 @@ from aesthetic.benchmark.models.trunks import TRUNKS
 from aesthetic.core.argtypes import int_at_least
 from aesthetic.core.cli import run
 from aesthetic.core.log import setup_logging
+from aesthetic.core.outdir import check_out_dir
 
 PROG = "aesthetic-benchmark"
 COMMANDS = ("train", "evaluate")
@@ -116,6 +117,8 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 2
     setup_logging(quiet=args.quiet)
+    if args.out is not None:
+        check_out_dir(args.out)
     runtime = setup_runtime(args.device, amp=None if args.command == "evaluate" or not args.no_amp else False)
     if not runtime.is_main:
         logging.getLogger().setLevel(logging.WARNING)

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from aesthetic.core.errors import UserError
 from aesthetic.core.io import sha256_file, staged_dir
 from aesthetic.core.log import progress
+from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS, split_schema
 from aesthetic.corpus import clean as cleaning
 from aesthetic.corpus.ava_index import read_ava_dir, read_id_list
@@ -279,19 +280,9 @@ def build(prepared: Prepared, options: BuildOptions,
     `finish(staging_dir, report)` runs inside the staged folder before it replaces the old
     output (the Croissant file goes there), so the whole folder appears at once or not at all.
     """
-    _check_out(Path(options.out) / prepared.dataset)
+    check_out_dir(Path(options.out) / prepared.dataset)  # the CLI checked --out; OUT/<dataset> may be a file
     with _reusing_memory_pool():
         return _build(prepared, options, finish)
-
-
-def _check_out(folder: Path) -> None:
-    """Refuse an output path that cannot become `folder` before the build's work, not after it."""
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # --out, or a folder above it, is a file
-        raise UserError(f"{folder.parent}: cannot create the output folder (--out): {err.strerror or err}") from err
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder}: exists and is not a folder; the build replaces only a folder of splits")
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from pathlib import Path
 from aesthetic.core.argtypes import finite_float
 from aesthetic.core.cli import EXIT_OK, run
 from aesthetic.core.log import setup_logging
+from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
 from aesthetic.corpus import card as data_card
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(quiet=args.quiet)
+    check_out_dir(args.out)
     if args.card is not None:
         data_card.read_card(args.card)  # a bad --card fails now, not after the build
     if args.dataset == "ava":

@@ -24,6 +24,7 @@ from aesthetic.core.argtypes import float_at_least, int_at_least
 from aesthetic.core.cli import EXIT_INCOMPLETE, EXIT_OK, run
 from aesthetic.core.errors import UserError
 from aesthetic.core.log import setup_logging
+from aesthetic.core.outdir import check_out_dir
 from aesthetic.crawler.engine import CrawlOptions, Crawler, CrawlResult, human_duration, ledger_path
 from aesthetic.crawler.ids import read_ids
 from aesthetic.crawler.ledger import Ledger
@@ -144,8 +145,7 @@ def _check_contact(contact: str | None, source: str) -> str | None:
 
 def _crawl(args: argparse.Namespace) -> int:
     site = SITES[args.dataset]
-    if args.out.exists() and not args.out.is_dir():
-        raise UserError(f"--out {args.out} exists and is not a folder")
+    check_out_dir(args.out)
     contact = _check_contact(args.contact, args.source)
     source = make_source(args.source, site, args.base_url)
     ids = read_ids(args.ids)

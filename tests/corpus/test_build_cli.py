@@ -214,7 +214,7 @@ def test_output_path_that_is_a_file_is_a_user_error(tmp_path: Path, capsys: pyte
     args[args.index("--out") + 1] = str(tmp_path / out)
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and ("cannot create the output folder" in err or "is not a folder" in err)
+    assert "Traceback" not in err and ("is a file, not a folder" in err or "is not a folder" in err)
     assert (tmp_path / "a-file").read_text() == "mine\n" and (tmp_path / "o" / "photonet").read_text() == "also mine\n"
 
 
