@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 COMMENTS_SCHEMA_VERSION = "1"
-SPLIT_SCHEMA_VERSION = "1"
+SPLIT_SCHEMA_VERSION = "2"  # 2: Photo.net splits carry `variance`
 
 # crawl output: comments/*.parquet, one row per comment.
 COMMENTS_SCHEMA = pa.schema(
@@ -54,7 +54,10 @@ DATASET_FIELDS: dict[str, list[pa.Field]] = {
         pa.field("semantic_tags", pa.list_(pa.int32()), nullable=False),  # 0 = no tag, dropped
         pa.field("challenge_id", pa.int32(), nullable=False),
     ],
-    "photonet": [],
+    "photonet": [
+        # Datta's column 5 as released: documented as the standard deviation, it is the variance of the counts.
+        pa.field("variance", pa.float64(), nullable=False),
+    ],
 }
 
 SPLITS = ("train", "val", "test")

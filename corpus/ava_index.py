@@ -1,36 +1,31 @@
 """AVA's own files: `AVA.txt` (votes, tags, challenge per image) and the official id lists.
 
-AVA.txt has 15 space-separated columns per line: row index, image id, the counts of
-votes for scores 1..10, semantic tag 1, semantic tag 2 (0 = none), challenge id
-(the AVA README's layout). The standard test split is `aesthetics_image_lists/generic_test.jpgl`.
+The layouts (AVA.txt's 15 columns, the `.jpgl` lists, ILGnet's `<id> <label>` list) are
+described once in `core.layouts`, where the crawler reads them too. The standard test split is
+`aesthetics_image_lists/generic_test.jpgl`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from aesthetic.core.errors import UserError
+from aesthetic.core.layouts import AVA_TXT, ID_LIST, ILGNET_IDS, Layout, read_layout
+from aesthetic.core.textfiles import require_subset
 from aesthetic.corpus.labels import RatedImages
-from aesthetic.corpus.textfiles import Column, read_table, require_subset
 
 AVA_SCORES = 10
-AVA_COLUMNS = [
-    Column("index"),
-    Column("image_id", bits=64),
-    *(Column(f"votes_{score}") for score in range(1, AVA_SCORES + 1)),
-    Column("tag_1"),
-    Column("tag_2"),
-    Column("challenge_id"),
-]
 TEST_LIST = Path("aesthetics_image_lists") / "generic_test.jpgl"
+AVAILABLE_IDS_LAYOUTS = (ID_LIST, ILGNET_IDS)  # --available-ids: one id per line, or ILGnet's `<id> <label>`
 
 
 def read_ava_txt(path: Path) -> RatedImages:
     """Parse and validate AVA.txt (line-numbered errors), sorted by image id."""
-    frame = read_table(path, "AVA.txt", AVA_COLUMNS, key=1)
-    frame = frame.sort_values("image_id", kind="stable")
+    table = read_layout(path, "AVA.txt", [AVA_TXT])
+    frame = table.frame.sort_values("image_id", kind="stable")
     return RatedImages(
         ids=frame["image_id"].to_numpy(np.int64),
         votes=frame[[f"votes_{s}" for s in range(1, AVA_SCORES + 1)]].to_numpy(np.int32),
@@ -38,14 +33,15 @@ def read_ava_txt(path: Path) -> RatedImages:
             "semantic_tags": frame[["tag_1", "tag_2"]].to_numpy(np.int32),
             "challenge_id": frame["challenge_id"].to_numpy(np.int32),
         },
+        no_histogram=np.zeros(len(frame), dtype=bool),
+        notes={"layout": AVA_TXT.name, "lines": len(frame)},
     )
 
 
-def read_id_list(path: Path, role: str) -> np.ndarray:
-    """Ids from the first column of a list file (`.jpgl`: one id per line; the ILGnet
-    available-ids file: `<id> <label>`; extra columns are ignored). Duplicates are an error."""
-    frame = read_table(path, role, [Column("image_id", bits=64)], extra_ok=True)
-    return frame["image_id"].to_numpy(np.int64)
+def read_id_list(path: Path, role: str, accepted: Sequence[Layout] = (ID_LIST,)) -> np.ndarray:
+    """The ids of a list file, in file order (`.jpgl`: one id per line; the available-ids file may
+    also be ILGnet's `<id> <label>` list). A repeated id is an error."""
+    return read_layout(path, role, accepted).ids
 
 
 def read_ava_dir(ava_dir: Path, allow_unknown: bool = False) -> tuple[RatedImages, np.ndarray, Path, Path, int]:

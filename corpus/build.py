@@ -32,14 +32,14 @@ from aesthetic.core.io import sha256_file, staged_dir
 from aesthetic.core.log import progress
 from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS, split_schema
+from aesthetic.core.textfiles import require_subset
 from aesthetic.corpus import clean as cleaning
-from aesthetic.corpus.ava_index import read_ava_dir, read_id_list
+from aesthetic.corpus.ava_index import AVAILABLE_IDS_LAYOUTS, read_ava_dir, read_id_list
 from aesthetic.corpus.comment_sources import read_comments, resolve
 from aesthetic.corpus.labels import Labels, RatedImages, compute_labels
 from aesthetic.corpus.photonet_ratings import read_photonet_ratings, read_split_file
 from aesthetic.corpus.splits import (PHOTONET_PROPORTIONS, SPLIT_CODES, Partition, hash_partition,
                                      official_test_partition, split_file_partition)
-from aesthetic.corpus.textfiles import require_subset
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def _availability(index: RatedImages, available_ids: Path | None, inputs: list[I
                   unknown: dict[str, int], allow_unknown: bool) -> np.ndarray:
     if available_ids is None:
         return np.ones(len(index.ids), dtype=bool)
-    ids = read_id_list(available_ids, "available-ids")
+    ids = read_id_list(available_ids, "available-ids", AVAILABLE_IDS_LAYOUTS)
     unknown["available_ids"] = require_subset(available_ids, ids, index.ids, "available-ids file", index_role,
                                               allow_unknown)
     inputs.append(InputFile("available_ids", Path(available_ids)))
@@ -134,7 +134,7 @@ def prepare_photonet(ratings: Path, split_file: Path | None, available_ids: Path
     available = _availability(index, available_ids, inputs, "ratings file", unknown, allow_unknown_ids)
     if split_file is not None:
         frame = read_split_file(split_file)
-        file_ids = frame["photo_id"].to_numpy(np.int64)
+        file_ids = frame["image_id"].to_numpy(np.int64)
         unknown["split_file"] = require_subset(split_file, file_ids, index.ids, "split file", "ratings file",
                                                allow_unknown_ids)
         known = np.isin(file_ids, index.ids)
@@ -325,8 +325,10 @@ def _build(prepared: Prepared, options: BuildOptions,
     labels = compute_labels(prepared.index.votes, options.threshold)
     has_usable = _contains_sorted(cleaned.image_ids, prepared.index.ids)
     in_split = prepared.partition.codes >= 0
-    no_votes = in_split & has_usable & (labels.n_votes == 0)
-    final = in_split & has_usable & ~no_votes
+    no_histogram = in_split & has_usable & prepared.index.no_histogram
+    no_votes = in_split & has_usable & ~prepared.index.no_histogram & (labels.n_votes == 0)
+    final = in_split & has_usable & ~no_histogram & ~no_votes
+    splits = prepared.partition.counts(final)
 
     report: dict[str, Any] = {
         "dataset": dataset,
@@ -341,16 +343,21 @@ def _build(prepared: Prepared, options: BuildOptions,
             "with_any_comment": with_any,
             "with_usable_comment": _distinct_sorted(cleaned.image_ids),
         },
+        "index": prepared.index.notes,
         "unknown_ids_left_out": dict(sorted(prepared.unknown_ids.items())),
         "splits_before_comment_filter": prepared.partition.counts(),
-        "splits": prepared.partition.counts(final),
+        "splits": splits,
+        "empty_splits": [split for split in SPLITS if not splits[split]],
         "dropped_images": {
             "no_usable_comment": int((in_split & ~has_usable).sum()),
+            "no_vote_histogram": int(no_histogram.sum()),
             "no_votes": int(no_votes.sum()),
             "not_in_partition": int((prepared.available & ~in_split).sum()),
         },
-        "dropped_images_policy": "images with no usable comment are removed (as in the paper); images with "
-                                 "zero votes have no label and are removed too, counted under no_votes",
+        "dropped_images_policy": "images with no usable comment are removed (as in the paper); images whose "
+                                 "index line gives no vote counts (Datta's Photo.net mean-only lines) have no "
+                                 "distribution to learn or score and are removed, counted under no_vote_histogram; "
+                                 "images with zero votes have no label and are removed too, counted under no_votes",
         "comments": {"raw": n_raw, "usable": int(len(cleaned.rows)),
                      "not_matching_an_available_image": raw.unmatched},
         "rules": [{"name": r.name, "description": r.description, "hits": r.hits} for r in cleaned.rules],
@@ -362,6 +369,8 @@ def _build(prepared: Prepared, options: BuildOptions,
         },
         "paper": PAPER[dataset],
     }
+
+    _check_result(report, Path(options.out) / dataset)
 
     schema = split_schema(dataset)
     provenance = {"tool_version": report["tool_version"], "inputs": inputs, "rules": cleaning.rule_set(),
@@ -383,3 +392,31 @@ def _build(prepared: Prepared, options: BuildOptions,
         if finish is not None:
             finish(staging, report)
     return report
+
+
+def _funnel_text(report: dict[str, Any]) -> str:
+    """The build's funnel in one line, from the index to the splits."""
+    funnel, comments, dropped = report["funnel"], report["comments"], report["dropped_images"]
+    splits = ", ".join(f"{split} {report['splits'][split]:,}" for split in SPLITS)
+    unmatched = comments["not_matching_an_available_image"]
+    return (f"{funnel['in_index']:,} ids in the index, {funnel['available']:,} available, "
+            f"{funnel['with_any_comment']:,} with any comment ({comments['raw'] + unmatched:,} comments read, "
+            f"{unmatched:,} of them matching no available image), "
+            f"{funnel['with_usable_comment']:,} with a usable comment ({comments['usable']:,} usable comments); "
+            f"left out: {dropped['no_usable_comment']:,} without a usable comment, {dropped['no_vote_histogram']:,} "
+            f"without vote counts, {dropped['no_votes']:,} without votes; {splits}")
+
+
+def _check_result(report: dict[str, Any], out: Path) -> None:
+    """Refuse a build with no usable image (it would replace a good corpus with nothing); warn about
+    a split left empty beside others, which no training or evaluation can use."""
+    splits = report["splits"]
+    if not any(splits.values()):
+        raise UserError(f"no usable image: {_funnel_text(report)}; nothing was written and {out} is left as it was",
+                        hint="check that --comments are the comments of these images and that they hold real text")
+    for split in report["empty_splits"]:
+        before = report["splits_before_comment_filter"][split]
+        why = (f"all {before:,} of its images were left out (no usable comment or no votes)" if before
+               else "the partition put no image in it")
+        log.warning("split %s is EMPTY: %s; the other splits are written (empty_splits in build_report.json)",
+                    split, why)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aesthetic.core.argtypes import finite_float
 from aesthetic.core.cli import EXIT_OK, run
+from aesthetic.core.layouts import DATTA_PHOTONET, SPLIT_FILE
 from aesthetic.core.log import setup_logging
 from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS
@@ -16,7 +17,6 @@ from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_pho
 from aesthetic.corpus import card as data_card
 from aesthetic.corpus.comment_sources import READERS
 from aesthetic.corpus.croissant import write_croissant
-from aesthetic.corpus.photonet_ratings import LAYOUTS_HELP
 
 PROG = "aesthetic-build-splits"
 log = logging.getLogger(PROG)
@@ -42,8 +42,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--comments-format", default="auto", choices=["auto", *READERS],
                         help="format of every --comments path (default: auto-detect each)")
     parser.add_argument("--available-ids", type=Path, metavar="FILE",
-                        help="ids of the images actually present, first whitespace column of each line (e.g. "
-                             "ILGnet's `<id> <label>` list); default: every id of the index")
+                        help="ids of the images actually present: one id per line, or ILGnet's `<id> <label>` list "
+                             "(label 0 or 1); default: every id of the index")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder; writes DIR/<dataset>/")
     parser.add_argument("--threshold", type=finite_float, default=5.0,
                         help="label_high = mean score > THRESHOLD (default 5, the paper's)")
@@ -74,10 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Without --split-file, a deterministic hash split in the paper's "
                                           "proportions train : val : test = 11,754 : 782 : 2,409.")
     photonet.add_argument("--ratings", type=Path, required=True, metavar="FILE",
-                          help=f"ratings file, one line per photo; accepted layouts: {LAYOUTS_HELP}")
+                          help=f"the ratings: {DATTA_PHOTONET.describe()}. The seven counts are the votes; "
+                               "mean-only lines are left out of the splits, and they and the lines whose counts do "
+                               "not add up to column 3 are counted in build_report.json")
     photonet.add_argument("--split-file", type=Path, metavar="FILE",
-                          help="published partition, `<photo_id> <train|val|test>` per line; every id it lists must "
-                               "be in the ratings file; photos it does not list are left out")
+                          help=f"published partition, {SPLIT_FILE.describe()}; every id it lists must be in the "
+                               "ratings file; photos it does not list are left out")
     _common(photonet)
     return parser
 

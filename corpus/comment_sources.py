@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from aesthetic.core.errors import UserError, located
 from aesthetic.core.schemas import COMMENTS_REQUIRED
-from aesthetic.corpus.textfiles import numbered_lines, read_bytes, read_head
+from aesthetic.core.textfiles import numbered_lines, read_bytes, read_head
 
 COMMENT_COLUMNS = pa.schema([("image_id", pa.int64()), ("position", pa.int32()), ("text", pa.string())])
 _ID_SUFFIX = r"(?i)\.jpe?g$"

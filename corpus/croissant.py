@@ -91,6 +91,8 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "n_comments": "Number of usable comments.",
     "semantic_tags": "AVA semantic tag ids (0, meaning no tag, is dropped); see AVA's tags.txt.",
     "challenge_id": "The DPChallenge photo challenge the image was entered in; see AVA's challenges.txt.",
+    "variance": "Column 5 of Datta's Photo.net release, as released: its README calls it the standard deviation "
+                "of the ratings, but it is their variance (std_score squared, to the release's rounding).",
 }
 
 LICENSE = (

@@ -8,6 +8,7 @@ paper, configurable). Vectorised over all images at once with numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -16,13 +17,17 @@ import numpy as np
 class RatedImages:
     """The rating index of a dataset, one row per image, sorted by image id.
 
-    `extra` holds the dataset's own columns (AVA: semantic_tags, challenge_id) as
-    arrays aligned with `ids`, in the order of the split schema.
+    `extra` holds the dataset's own columns (AVA: semantic_tags, challenge_id; Photo.net:
+    variance) as arrays aligned with `ids`, in the order of the split schema. `no_histogram`
+    marks the lines that give no vote counts (Datta's mean-only lines): their `votes` are zero
+    and the build leaves them out. `notes` says what the reader found, for the build report.
     """
 
     ids: np.ndarray          # int64, sorted, unique
     votes: np.ndarray        # int32 (n, number of scores)
     extra: dict[str, np.ndarray]
+    no_histogram: np.ndarray  # bool, aligned with ids
+    notes: dict[str, Any]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from aesthetic.core.errors import UserError
 from aesthetic.core.log import setup_logging
 from aesthetic.core.outdir import check_out_dir
 from aesthetic.crawler.engine import CrawlOptions, Crawler, CrawlResult, human_duration, ledger_path
-from aesthetic.crawler.ids import read_ids
+from aesthetic.crawler.ids import ids_help, read_ids
 from aesthetic.crawler.ledger import Ledger
 from aesthetic.crawler.politeness import PolitenessConfig
 from aesthetic.crawler.privacy import SECRET_ENV, load_or_create_secret
@@ -57,8 +57,9 @@ def _add_crawl_command(sub: argparse._SubParsersAction, dataset: str) -> None:
         description=f"Crawl every comment of the listed {dataset} images from {site.name}, politely and resumably.",
     )
     p.add_argument("--ids", type=Path, required=True, metavar="FILE",
-                   help="the image ids: AVA.txt, a .jpgl list, one id per line, or the Photo.net ratings file "
-                        "(auto-detected); ids already in the ledger keep their state")
+                   help=f"the image ids, from one of these files (told apart by the first line; anything else, "
+                        f"or a repeated id, is an error naming the line): {ids_help(dataset)}. Ids already in "
+                        f"the ledger keep their state")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created; resumed if it exists)")
     p.add_argument("--contact", metavar="EMAIL_OR_URL",
                    help="how the site's admins can reach you; sent in the User-Agent and From headers "
@@ -148,7 +149,7 @@ def _crawl(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     contact = _check_contact(args.contact, args.source)
     source = make_source(args.source, site, args.base_url)
-    ids = read_ids(args.ids)
+    ids = read_ids(args.ids, args.dataset)
     options = CrawlOptions(
         site=site, source=source, out=args.out, secret=load_or_create_secret(args.secret), contact=contact,
         politeness=PolitenessConfig(

@@ -61,13 +61,19 @@ def built_ava(tmp_path_factory: pytest.TempPathFactory, ava_dir: Path, real_list
 
 
 def write_photonet(folder: Path, n: int = 400, seed: int = 1) -> tuple[Path, Path]:
-    """A small Photo.net ratings file (`<id> c1..c7`) and a JSONL comment dump for it."""
+    """A small Photo.net ratings file in the layout of Datta's release (12 columns, CRLF) and a JSONL
+    comment dump for it."""
     rng = np.random.default_rng(seed)
     ids = np.arange(1000, 1000 + n)
     votes = rng.integers(0, 9, (n, 7))
     votes[:, 3] += 1
+    scores = np.arange(1, 8)
+    mean = votes @ scores / votes.sum(axis=1)
+    variance = votes @ scores**2 / votes.sum(axis=1) - mean**2
     ratings = folder / "ratings.txt"
-    np.savetxt(ratings, np.column_stack([ids, votes]), fmt="%d")
+    ratings.write_bytes("".join(
+        f"{row} {i} {v.sum()} {m:.2f} {var:.15g} {' '.join(map(str, v))}\r\n"
+        for row, (i, v, m, var) in enumerate(zip(ids, votes, mean, variance), start=1)).encode())
     comments = folder / "comments.jsonl"
     lines = []
     for i in ids:

@@ -151,7 +151,9 @@ def test_help_documents_the_ratings_layouts(capsys: pytest.CaptureFixture[str]) 
         main(["photonet", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert exit_.value.code == 0
-    assert "photo_id,c1,...,c7" in out and "<index> <photo_id> <n_ratings> <mean> c1..c7" in out and "--split-file" in out
+    assert "Datta's Photo.net release photonet_dataset.txt [12 columns: index, photo id, number of ratings, mean, " \
+           "variance, counts of ratings 1..7; columns 5-12 all -1 where only the mean is known]" in out
+    assert "mean-only lines are left out of the splits" in out and "photo_id,c1" not in out and "--split-file" in out
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_output_path_that_is_a_file_is_a_user_error(tmp_path: Path, capsys: pyte
 def test_console_script_reports_user_errors_without_traceback(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("aesthetic-build-splits")
     ratings = tmp_path / "r.txt"
-    ratings.write_text("1 1 1 1 1 1 1 1\n2 1 1 x 1 1 1 1\n")
+    ratings.write_text("1 1 1 1.0 0 1 0 0 0 0 0 0\n2 2 1 1.0 0 1 0 x 0 0 0 0\n")
     proc = subprocess.run([str(script), "photonet", "--ratings", str(ratings), "--comments", str(ratings),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2

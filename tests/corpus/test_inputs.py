@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from aesthetic.core.errors import UserError
-from aesthetic.corpus.ava_index import read_ava_dir, read_ava_txt, read_id_list
+from aesthetic.corpus.ava_index import AVAILABLE_IDS_LAYOUTS, read_ava_dir, read_ava_txt, read_id_list
 from aesthetic.corpus.photonet_ratings import read_photonet_ratings, read_split_file
+from tests.conftest import shared_file
 
 GOOD = "1 953619 0 1 5 17 38 36 15 6 5 1 1 22 1396\n2 953958 10 7 15 26 26 21 10 8 1 2 1 21 1396\n"
 
@@ -79,55 +80,81 @@ def test_test_list_ids_must_be_in_ava_txt(tmp_path: Path) -> None:
 
 
 def test_real_available_ids_file_reads_255529_unique_ids(real_lists: tuple[Path, Path]) -> None:
-    ids = read_id_list(real_lists[1], "available-ids")
+    ids = read_id_list(real_lists[1], "available-ids", AVAILABLE_IDS_LAYOUTS)
     assert ids.size == 255_529 and np.unique(ids).size == ids.size
 
 
 def test_id_list_duplicates_and_junk_are_located(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"ids.txt:3: duplicate image_id 5"):
-        read_id_list(_write(tmp_path, "5 1\n6 0\n5 1\n", "ids.txt"), "available-ids")
+        read_id_list(_write(tmp_path, "5 1\n6 0\n5 1\n", "ids.txt"), "available-ids", AVAILABLE_IDS_LAYOUTS)
     with pytest.raises(UserError, match=r"ids.txt:2: column 'image_id' must be an integer, got 'abc'"):
         read_id_list(_write(tmp_path, "5\nabc\n", "ids.txt"), "available-ids")
+    # the official test list is one id per line, not ILGnet's `<id> <label>`
+    with pytest.raises(UserError, match=r"ids.txt:1: this is a line of ILGnet's available-ids list, which is not read"):
+        read_id_list(_write(tmp_path, "5 1\n", "ids.txt"), "official test list")
 
 
-def test_photonet_layouts_agree(tmp_path: Path) -> None:
-    plain = read_photonet_ratings(_write(tmp_path, "20 0 1 2 3 4 5 6\n10 1 1 1 1 1 1 1\n", "p.txt"))
-    datta = read_photonet_ratings(_write(tmp_path, "1 20 21 5.33 0 1 2 3 4 5 6\n2 10 7 4.0 1 1 1 1 1 1 1\n"
-                                         "3 30 0 -1 -1 -1 -1 -1 -1 -1 -1\n", "d.txt"))
-    csv = read_photonet_ratings(_write(tmp_path, "\nphoto_id,c1,c2,c3,c4,c5,c6,c7\n20,0,1,2,3,4,5,6\n10,1,1,1,1,1,1,1\n", "c.csv"))
-    # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
-    excel = read_photonet_ratings(_write(tmp_path, "\ufeffphoto_id,c1,c2,c3,c4,c5,c6,c7\r\n20,0,1,2,3,4,5,6\r\n10,1,1,1,1,1,1,1\r\n", "e.csv"))
-    assert excel.ids.tolist() == [10, 20] and excel.votes.tolist() == csv.votes.tolist()
-    assert plain.ids.tolist() == csv.ids.tolist() == [10, 20]
-    assert datta.ids.tolist() == [10, 20, 30]
-    assert plain.votes.tolist() == csv.votes.tolist() == datta.votes[:2].tolist()
-    assert datta.votes[2].tolist() == [0] * 7  # Datta's -1 dummies of an unrated photo
+def _sample() -> Path:
+    return shared_file("photonet", "photonet_dataset_sample.txt")
+
+
+def _sample_lines() -> list[list[str]]:
+    return [line.split(" ") for line in _sample().read_bytes().decode("ascii").split("\r\n") if line]
+
+
+def test_real_photonet_release_votes_are_columns_6_to_12_line_by_line() -> None:
+    index = read_photonet_ratings(_sample())
+    lines = _sample_lines()
+    assert len(index.ids) == len(lines) == 310 and np.all(np.diff(index.ids) > 0)
+    row_of = {int(image_id): row for row, image_id in enumerate(index.ids)}
+    for fields in lines:
+        row = row_of[int(fields[1])]
+        if fields[4:12] == ["-1"] * 8:   # only the mean is known: no invented histogram
+            assert index.no_histogram[row] and index.votes[row].tolist() == [0] * 7
+        else:
+            assert not index.no_histogram[row]
+            assert index.votes[row].tolist() == [int(v) for v in fields[5:12]]
+            assert index.extra["variance"][row] == float(fields[4])
+    mean_only = sum(fields[4] == "-1" for fields in lines)
+    mismatched = sum(fields[4] != "-1" and sum(map(int, fields[5:12])) != int(fields[2]) for fields in lines)
+    assert (mean_only, mismatched) == (78, 103)
+    assert index.notes == {**index.notes, "lines": 310, "mean_only_lines_left_out": mean_only,
+                           "counts_not_adding_up_to_n_ratings": mismatched}
+
+
+def test_real_photonet_column_5_is_the_variance_of_the_counts() -> None:
+    """Documented as the standard deviation; it is the variance, which is why the splits name it so."""
+    from aesthetic.corpus.labels import compute_labels
+
+    index = read_photonet_ratings(_sample())
+    known = ~index.no_histogram
+    std = compute_labels(index.votes[known], 5.0).std
+    assert np.allclose(std**2, index.extra["variance"][known], atol=1e-9)
+    assert not np.allclose(std, index.extra["variance"][known], atol=1e-3)
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "message"),
+    ("text", "message"),
     [
-        ("p.txt", "1 2 3\n", "p.txt:1: unknown ratings layout with 3 columns"),
-        ("p.txt", "20 0 1 2 3 4 5 6\n21 0 1 2 -3 4 5 6\n", "p.txt:2: column 'c4' must not be negative"),
-        ("d.txt", "1 20 22 5.3 0 1 2 3 4 5 6\n", "d.txt:1: photo 20: counts c1..c7 must be non-negative and add up to n_ratings"),
-        ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,1,1,1,1,1\n1,1,1,1,1,1,1,1\n", "c.csv:3: duplicate photo_id 1"),
-        ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,1,1,1,1\n", "c.csv:2: expected 8 columns, got 7"),
-        ("c.csv", "name,c1,c2,c3,c4,c5,c6,c7\n", "c.csv:1: CSV header must be `photo_id`"),
-        ("c.csv", "\n \nname,c1,c2,c3,c4,c5,c6,c7\n", "c.csv:3: CSV header must be `photo_id`"),
-        ("c.csv", "\nphoto_id,c1,c2,c3,c4,c5,c6,c7\n\n1,1,1,1,1,1,1\n", "c.csv:4: expected 8 columns, got 7"),
-        ("c.csv", " , \n", "c.csv:1: CSV header must be `photo_id`"),
-        ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,1,1,1,1,3000000000\n", "c.csv:2: column 'c7' is out of range"),
-        ("c.csv", "photo_id,c1,c2,c3,c4,c5,c6,c7\n1,1,1,x,1,1,1,3\n", "c.csv:2: column 'c3' must be an integer, got 'x'"),
-        ("p.txt", "20 0 1 2 3 4 5 6\n21 0 1 2 3 4 5 4294967296\n", "p.txt:2: column 'c7' is out of range"),
+        ("1 2 3\n", "p.txt:1: 3 columns ('1 2 3'): no known layout has as many (accepted here: Datta's Photo.net release"),
+        # the layouts the readers used to guess: Datta's with 11 columns, `<id> c1..c7`, a CSV
+        ("1 20 21 5.33 0 1 2 3 4 5 6\n", "p.txt:1: 11 columns"),
+        ("20 0 1 2 3 4 5 6\n", "p.txt:1: 8 columns"),
+        ("photo_id,c1,c2,c3,c4,c5,c6,c7\n20,0,1,2,3,4,5,6\n", "p.txt:1: 1 column, but not a line of a known layout: as an id list"),
+        ("1 20 21 5.33 0.5 0 1 2 3 4 5 6\n2 21 21 5.33 0.5 0 1 2 -3 4 5 6\n",
+         "p.txt:2: column 'c4' must not be negative, got '-3' (read as Datta's Photo.net release"),
+        ("1 20 21 5.33 0.5 0 1 2 3 4 5 6\n2 21 21 5.33 0.5 0 1 2 3 4 5 4294967296\n", "p.txt:2: column 'c7' is out of range"),
+        ("1 20 21 5.33 0.5 0 1 2 3 4 5 6\n2 20 21 5.33 0.5 0 1 2 3 4 5 6\n", "p.txt:2: duplicate photo_id 20"),
+        ("1 20 21 5.33 0.5 0 1 2 3 4 5 6\n2 21 21 5.33 0.5 0 1 2 3 4 5\n", "p.txt:2: expected 12 columns"),
     ],
 )
-def test_photonet_ratings_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
+def test_photonet_ratings_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError) as err:
-        read_photonet_ratings(_write(tmp_path, text, name))
+        read_photonet_ratings(_write(tmp_path, text, "p.txt"))
     assert message in str(err.value)
 
 
 def test_split_file_rejects_unknown_split_names(tmp_path: Path) -> None:
     assert read_split_file(_write(tmp_path, "1 train\n2 test\n", "s.txt"))["split"].tolist() == ["train", "test"]
-    with pytest.raises(UserError, match=r"s.txt:2: split must be train, val or test, got 'dev'"):
+    with pytest.raises(UserError, match=r"s.txt:2: column 'split' must be one of train, val, test, got 'dev'"):
         read_split_file(_write(tmp_path, "1 train\n2 dev\n", "s.txt"))
