@@ -135,6 +135,21 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
+def _index_and_empty_splits(report: Mapping[str, Any]) -> list[str]:
+    """What the index file held beyond plain rows (Photo.net's mean-only and mismatched lines), and any
+    empty split: optional report keys, absent from reports of older builds."""
+    lines = []
+    index = report.get("index")
+    if isinstance(index, Mapping):
+        counts = "".join(f"; {key.replace('_', ' ')}: {_n(value)}" for key, value in sorted(index.items())
+                         if key not in ("layout", "lines") and isinstance(value, int))
+        note = f" {_cell(index['n_votes'])}." if isinstance(index.get("n_votes"), str) else ""
+        lines.append(f"Index file: `{_cell(index.get('layout'))}`, {_n(index.get('lines'))} lines{counts}.{note}")
+    if report.get("empty_splits"):
+        lines.append(f"**Empty splits: {', '.join(map(str, report['empty_splits']))}.**")
+    return [*lines, ""] if lines else []
+
+
 def render_numbers(report: Mapping[str, Any]) -> str:
     """The card's numbers block, in Markdown, from a validated report."""
     require_report_keys(report)
@@ -159,6 +174,7 @@ def render_numbers(report: Mapping[str, Any]) -> str:
             for s in SPLITS
         ),
         "",
+        *_index_and_empty_splits(report),
         f"Comments: {_n(report['comments']['raw'])} read, {_n(report['comments']['usable'])} kept after cleaning.",
         "",
         "| cleaning rule (in order) | what it does | hits |",

@@ -167,8 +167,10 @@ DATASETS: dict[str, DatasetInfo] = {
             "recovered from the Internet Archive's Wayback Machine captures because the old pages are gone."
         ),
         collection=(
-            "Ratings come from the Photo.net dataset's ratings file. Comments were taken from archived "
-            "captures of the photo pages (Wayback Machine), found through its CDX index and fetched politely."
+            "Ratings come from Ritendra Datta's Photo.net release (photonet_dataset.txt, March '09): the counts "
+            "of ratings 1..7 are the votes; photos whose line gives only the mean are left out. Comments were "
+            "taken from archived captures of the photo pages (Wayback Machine), found through its CDX index "
+            "and fetched politely."
         ),
         biases=(
             "Raters and commenters are Photo.net members (largely enthusiast photographers) and rated "

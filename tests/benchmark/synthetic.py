@@ -71,6 +71,8 @@ def make_corpus(
             }
             if dataset == "ava":
                 row.update(semantic_tags=[1], challenge_id=7)
+            else:
+                row.update(variance=row["std_score"] ** 2)
             rows.append(row)
             _image(rng, high, image_size).save(images / f"{next_id}.jpg", quality=90)
             next_id += 1

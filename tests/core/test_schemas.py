@@ -20,7 +20,7 @@ BASE = ["image_id", "split", "votes", "n_votes", "mean_score", "std_score", "lab
 
 def test_split_schema_columns_per_dataset() -> None:
     assert split_schema("ava").names == BASE + ["semantic_tags", "challenge_id"]
-    assert split_schema("photonet").names == BASE
+    assert split_schema("photonet").names == BASE + ["variance"]  # Datta's column 5, as released
     assert set(DATASET_FIELDS) == {"ava", "photonet"}
     assert SPLITS == ("train", "val", "test")
 
@@ -32,7 +32,7 @@ def test_split_schema_types_and_metadata() -> None:
     assert schema.field("label_high").type == pa.bool_()
     assert not any(f.nullable for f in schema)
     assert schema.metadata[b"aesthetic.contract"] == b"split"
-    assert schema.metadata[b"aesthetic.schema_version"] == b"1"
+    assert schema.metadata[b"aesthetic.schema_version"] == b"2"
 
 
 def test_split_schema_is_a_fresh_object_each_call() -> None:

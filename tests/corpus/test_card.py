@@ -114,6 +114,18 @@ def test_rendered_numbers_carry_funnel_splits_rules_leakage_and_inputs() -> None
     assert "they were dropped (`--drop-score-mentions`)" in render_numbers(dropped)
 
 
+
+def test_rendered_numbers_carry_the_index_notes_and_empty_splits() -> None:
+    report = make_report(dataset="photonet", empty_splits=["val"], index={
+        "layout": "datta-photonet", "lines": 20278, "mean_only_lines_left_out": 1173,
+        "counts_not_adding_up_to_n_ratings": 2780, "n_votes": "n_votes is the sum of the seven counts"})
+    block = render_numbers(report)
+    assert ("Index file: `datta-photonet`, 20,278 lines; counts not adding up to n ratings: 2,780; mean only lines "
+            "left out: 1,173. n_votes is the sum of the seven counts.") in block
+    assert "**Empty splits: val.**" in block
+    assert "Index file" not in render_numbers(make_report()) and "Empty splits" not in render_numbers(make_report())
+
+
 @pytest.mark.parametrize(
     ("n", "bucket"),
     [(0, "n<1K"), (999, "n<1K"), (1_000, "1K<n<10K"), (13_583, "10K<n<100K"), (223_716, "100K<n<1M"),

@@ -41,7 +41,7 @@ def test_help_documents_every_flag(capsys) -> None:
     [
         (["ava", "--ids", "IDS", "--out", "OUT"], "needs --contact"),
         (["ava", "--ids", "IDS", "--out", "OUT", "--contact", "not a contact"], "e-mail address or an http"),
-        (["ava", "--ids", "NOPE", "--out", "OUT", "--contact", "a@b.org"], "cannot read the ids file"),
+        (["ava", "--ids", "NOPE", "--out", "OUT", "--contact", "a@b.org"], "NOPE: ids file not found"),
         (["ava", "--ids", "IDS", "--out", "OUT", "--contact", "a@b.org", "--base-url", "ftp://x"], "http(s) URL"),
         (["ava", "--ids", "IDS", "--out", "IDS", "--contact", "a@b.org"], "is not a folder"),
         (["status", "OUT"], "not a crawl folder"),

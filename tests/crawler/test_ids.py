@@ -133,6 +133,15 @@ def test_crawl_cli_refuses_an_id_too_large_before_creating_anything(tmp_path: Pa
     assert not out.exists()
 
 
+def test_help_names_the_layouts_each_site_takes(capsys) -> None:
+    for dataset, title in (("photonet", "Datta's Photo.net release photonet_dataset.txt [12 columns"),
+                           ("ava", "Datta's DPChallenge release dpchallenge_dataset.txt [14 columns")):
+        with pytest.raises(SystemExit):
+            main([dataset, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert title in out and "told apart by the first line" in out and "ratings file" not in out
+
+
 @pytest.mark.parametrize("text", ["", "  \n\n"])
 def test_empty_file(tmp_path: Path, text: str) -> None:
     with pytest.raises(UserError, match="ids file is empty"):
