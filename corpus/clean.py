@@ -266,7 +266,7 @@ _VOTE_FORMS = (
     rf"\bmy\s+(?:only|lone|sole|one)\s+{_N}\b",
     r"\bmy (?:vote|score|rating)(?: was| is|:)?\s*(?:an?\s+)?[0-9]",
     # = 7 / :) = 10 / (8) / (9.5) / [10] / <5> / *9* / - 10 - setzler / -9-
-    rf"(?:^|[\s(:;!.,])=+\s*{_N}(?:\s|$|[^\w.]|\.(?:\s|$))",
+    rf"(?:^|[\s(:;!.,]|[a-z][a-z])=+\s*{_N}(?:\s|$|[^\w.]|\.(?:\s|$))",  # `great=6`, not `f=2.8`
     rf"[(\[<*\"]+\s*{_N}\s*[)\]>*\"]+",
     rf"(?:^|[\s.!?,])-+\s*{_N}\s*-+(?:\s|$)",
     # bumped it up to 8 / upping to 7 / from 7 to 9 (a vote changed on a second look)

@@ -481,7 +481,7 @@ def read_ava_captions_json(source: CommentSource, dataset: str) -> pa.Table:
 def _ava_captions_ids(path: Path, images: pa.StructArray) -> np.ndarray:
     """Each image's id from `imgid` and `filename` (`<id>.jpg`), which must agree where both are given."""
     stated, filename = images.field("imgid"), images.field("filename")
-    from_name = pc.extract_regex(filename, r"^\s*(?P<id>[0-9]{1,18})\.jpe?g\s*$").field("id")
+    from_name = pc.extract_regex(filename, r"^\s*(?P<id>[0-9]{1,18})\.jpe?g\s*$").flatten()[0]  # null where no match
     bad_name = np.asarray(pc.and_(pc.is_valid(filename), pc.is_null(from_name)))
     if bad_name.any():
         row = int(np.argmax(bad_name))
@@ -513,11 +513,12 @@ def _read_blocks(read: Callable[[int], pa.Table], path: Path, kind: str) -> pa.T
             raise
     size = path.stat().st_size
     try:
-        return read(min(size + 1, _MAX_BLOCK))
+        table = read(min(size + 1, _MAX_BLOCK))
     except pa.ArrowInvalid as err:
         if not _straddles(err):
             raise
         raise UserError(f"{path}: a {kind} record longer than 2 GiB (a quote never closed?)") from err
+    return table
 
 
 def _tabular(source: CommentSource, table: pa.Table, fmt: str, line_of: LineOf) -> pa.Table:
@@ -553,6 +554,13 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
                 start = reader.line_num + 1
         except csv.Error as err:
             raise located(path, start, f"not valid CSV: {err}") from None
+
+
+def _odd_quotes(path: Path) -> bool:
+    """Whether the file holds an odd number of `"`: every quoted field, its doubled quotes included,
+    has an even number, so an odd count means a quote left open (counted in C, chunk by chunk)."""
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b'"') for chunk in iter(lambda: fh.read(1 << 24), b"")) % 2 == 1
 
 
 def _csv_line_of(path: Path) -> LineOf:
@@ -591,6 +599,9 @@ def read_csv(source: CommentSource, dataset: str) -> pa.Table:
         table = _read_blocks(read, source.path, "CSV")
     except pa.ArrowInvalid as err:
         raise _diagnose_csv(source.path, err) from err
+    if _odd_quotes(source.path):  # pyarrow reads a quote left open as one value holding the rest of the file
+        for _ in _csv_records(source.path):
+            pass
     return _tabular(source, table, "csv", _csv_line_of(source.path))
 
 
@@ -618,9 +629,15 @@ def _jsonl_line_of(path: Path) -> LineOf:
 _JSONL_TYPES = {"image_id": (int, str), "text": (str,), "position": (int,)}
 
 
+def _json_kind(value: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), "null")
+
+
 def _diagnose_jsonl(path: Path, err: pa.ArrowInvalid) -> UserError:
-    """The first line that is not a JSON object, or whose field changes type from the first lines
-    (what pyarrow refuses, reported by it only as a row of a block)."""
+    """The first line that is not a JSON object, has a field of the wrong type, or changes a field's
+    type from an earlier line (what pyarrow refuses, reported by it only as a row of a block)."""
+    first: dict[str, tuple[str, int]] = {}
     for no, line in _jsonl_lines(path):
         try:
             obj = json.loads(line)
@@ -630,9 +647,15 @@ def _diagnose_jsonl(path: Path, err: pa.ArrowInvalid) -> UserError:
             return located(path, no, f"a JSON Lines comment is an object, got {type(obj).__name__}")
         for key, types in _JSONL_TYPES.items():
             value = obj.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, types):
                 wanted = " or ".join("an integer" if t is int else "a string" for t in types)
                 return located(path, no, f"{key} must be {wanted}, got {json.dumps(value)[:60]}")
+            kind, seen = first.setdefault(key, (_json_kind(value), no))
+            if kind != _json_kind(value):
+                return located(path, no, f"{key} is {_json_kind(value)} here but {kind} on line {seen}; write every "
+                                         f"{key} the same way")
     return UserError(f"{path}: not valid JSON Lines (one object per line with image_id and text): {err}")
 
 

@@ -128,7 +128,8 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, database: str | 
 
 
 def _statements(path: Path) -> Iterator[tuple[int, str]]:
-    """(first line, text) of each statement, cut where SQLite itself says a statement is complete."""
+    """(first line, text) of each statement, cut where SQLite itself says a statement is complete.
+    What is left at the end of the file is yielded too, for the caller to refuse."""
     lines: list[str] = []
     start = 0
     with open(path, "rb") as fh:
@@ -147,7 +148,7 @@ def _statements(path: Path) -> Iterator[tuple[int, str]]:
                 yield start, statement
                 lines = []
     if lines:
-        raise located(path, start, "the file ends inside this statement (truncated?)")
+        yield start, "".join(lines)
 
 
 def _load_dump(path: Path) -> sqlite3.Connection:
@@ -156,12 +157,18 @@ def _load_dump(path: Path) -> sqlite3.Connection:
     db.set_authorizer(_authorize)
     statements = 0
     for start, statement in _statements(path):
+        complete = sqlite3.complete_statement(statement)
+        if not complete and _DUMP_START.match(statement):
+            raise located(path, start, "the file ends inside this statement (truncated?)")
         try:
-            db.execute(statement)
+            # Anything else unfinished is only compiled (EXPLAIN runs nothing), for SQLite to say what is wrong.
+            db.execute(statement if complete else f"EXPLAIN {statement}")
         except sqlite3.DatabaseError as err:
             why = ("only PRAGMA foreign_keys, BEGIN/COMMIT and INSERT INTO comments are run from a dump"
                    if "not authorized" in str(err) else str(err))
             raise located(path, start, f"not a DPChallenge comments dump (njtwomey/dpc layout): {why}") from None
+        if not complete:
+            raise located(path, start, "the file ends inside this statement, before its `;` (truncated?)")
         statements += 1
     if not statements:
         raise UserError(f"{path}: no SQL statement in this file: not a DPChallenge comments dump (truncated?)")
