@@ -35,7 +35,7 @@ from aesthetic.core.schemas import SPLITS, split_schema
 from aesthetic.corpus import clean as cleaning
 from aesthetic.corpus import periods
 from aesthetic.corpus.ava_index import read_ava_dir, read_id_list
-from aesthetic.corpus.comment_sources import FORMATS, PERIOD_COLUMN, read_comments, resolve
+from aesthetic.corpus.comment_sources import FORMATS, PERIOD_COLUMN, CommentSource, read_comments, resolve
 from aesthetic.corpus.labels import Labels, RatedImages, compute_labels
 from aesthetic.corpus.photonet_ratings import read_photonet_ratings, read_split_file
 from aesthetic.corpus.splits import (PHOTONET_PROPORTIONS, SPLIT_CODES, Partition, hash_partition,
@@ -172,7 +172,7 @@ class RawComments:
         return text
 
 
-def _period_codes(source: Any, table: pa.Table, period: str) -> np.ndarray:
+def _period_codes(source: CommentSource, table: pa.Table, period: str) -> np.ndarray:
     """The period code of each comment of one source; for `during`/`after`, a source that says
     nothing about when its comments were written is an error naming it, never a silent keep-all."""
     flag = table[PERIOD_COLUMN] if PERIOD_COLUMN in table.column_names else None
@@ -188,7 +188,7 @@ def _period_codes(source: Any, table: pa.Table, period: str) -> np.ndarray:
     return codes
 
 
-def _check_period_sources(sources: list[Any], period: str) -> None:
+def _check_period_sources(sources: list[CommentSource], period: str) -> None:
     if period == "all":
         return
     for source in sources:
@@ -387,11 +387,12 @@ def _build(prepared: Prepared, options: BuildOptions,
     raw = _read_all_comments(prepared, options)
     labels = compute_labels(prepared.index.votes, options.threshold)
     in_split = prepared.partition.codes >= 0
+    eligible = in_split & (labels.n_votes > 0)  # what an image needs besides a usable comment
     chosen = options.comments_period
     # Hash the inputs (for provenance) in threads while the cleaning runs; hashlib releases the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
         hashed = [pool.submit(f.record) for f in [*prepared.inputs, *raw.files]]
-        by_period = _other_periods(prepared, raw, options, in_split & (labels.n_votes > 0))
+        by_period = _other_periods(prepared, raw, options, eligible)
         keep = periods.selects(chosen, raw.periods)
         ids, text = raw.ids[keep], raw.pop_text()
         if not keep.all():
@@ -401,7 +402,7 @@ def _build(prepared: Prepared, options: BuildOptions,
         cleaned = cleaning.clean(ids, text, drop_score_mentions=options.drop_score_mentions, progress=progress)
         del text
         inputs = [h.result() for h in hashed]
-    by_period[chosen] = _period_counts(prepared, cleaned, in_split & (labels.n_votes > 0))
+    by_period[chosen] = _period_counts(prepared, cleaned, eligible)
     has_usable = _contains_sorted(cleaned.image_ids, prepared.index.ids)
     no_votes = in_split & has_usable & (labels.n_votes == 0)
     final = in_split & has_usable & ~no_votes

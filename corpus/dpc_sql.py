@@ -208,20 +208,21 @@ _SELECT = ("SELECT id, image_id, commenter_id, date, edited IS NOT NULL, made_du
            "FROM comments")
 
 
-def _read(db: sqlite3.Connection, path: Path, secret: bytes | None) -> pa.Table:
-    _check(db, path)
-    rows = db.execute(_SELECT).fetchall()
-    ids, images, authors, dates, edited, during, html, texts = (list(c) for c in zip(*rows)) if rows else ([],) * 8
+_BATCH = 1 << 16  # rows fetched from SQLite at a time: a whole database never sits in Python objects at once
+
+
+def _batch(rows: list[tuple], path: Path, secret: bytes | None) -> pa.Table:
+    ids, images, authors, dates, edited, during, html, texts = (list(c) for c in zip(*rows))
     for i, cell in enumerate(html):
         if cell is not None:
             texts[i] = cell_text(cell)
-    keys = [None if a is None else author_key(secret, str(a)) for a in authors] if secret is not None \
-        else [None] * len(ids)
-    dates = pa.array(dates, pa.string())
-    posted = pc.strptime(pc.utf8_slice_codeunits(dates, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    keys = [None] * len(ids) if secret is None else [None if a is None else author_key(secret, str(a)) for a in authors]
+    stamps = pa.array(dates, pa.string())
+    posted = pc.strptime(pc.utf8_slice_codeunits(stamps, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s",
+                         error_is_null=True)
     if posted.null_count:
         row = int(np.argmax(np.asarray(posted.is_null())))
-        raise UserError(f"{path}: comment {ids[row]}: date is not a real date, got {dates[row].as_py()!r}")
+        raise UserError(f"{path}: comment {ids[row]}: date is not a real date, got {dates[row]!r}")
     return pa.table({
         "image_id": pa.array(images, pa.int64()),
         "position": pa.nulls(len(ids), pa.int32()),
@@ -232,6 +233,15 @@ def _read(db: sqlite3.Connection, path: Path, secret: bytes | None) -> pa.Table:
         "edited": pa.array([bool(e) for e in edited], pa.bool_()),
         "during_challenge": pa.array([None if d is None else bool(d) for d in during], pa.bool_()),
     }, schema=SCHEMA)
+
+
+def _read(db: sqlite3.Connection, path: Path, secret: bytes | None) -> pa.Table:
+    _check(db, path)
+    cursor = db.execute(_SELECT)
+    batches = []
+    while rows := cursor.fetchmany(_BATCH):
+        batches.append(_batch(rows, path, secret))
+    return pa.concat_tables(batches) if batches else SCHEMA.empty_table()
 
 
 def read_file(path: Path, secret: bytes | None = None) -> pa.Table:

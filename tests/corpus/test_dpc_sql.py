@@ -195,3 +195,9 @@ def test_a_database_without_the_comments_table_is_a_clear_error(tmp_path: Path) 
     with pytest.raises(UserError, match=r"other.db: a DPChallenge comments database needs a comments table with id, "
                                         r"image_id, .*; its comments table has id, text"):
         dpc_sql.import_dumps([database])
+
+
+def test_rows_are_fetched_in_batches_with_the_same_result(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = dpc_sql.import_dumps([dumps / "50.sql"])
+    monkeypatch.setattr(dpc_sql, "_BATCH", 100)
+    assert dpc_sql.import_dumps([dumps / "50.sql"]).equals(whole)
