@@ -394,9 +394,9 @@ def _build(prepared: Prepared, options: BuildOptions,
         hashed = [pool.submit(f.record) for f in [*prepared.inputs, *raw.files]]
         by_period = _other_periods(prepared, raw, options, eligible)
         keep = periods.selects(chosen, raw.periods)
-        ids, text = raw.ids[keep], raw.pop_text()
+        ids, text = raw.ids, raw.pop_text()
         if not keep.all():
-            text = text.filter(pa.array(keep))
+            ids, text = ids[keep], text.filter(pa.array(keep))
         n_raw = len(ids)
         with_any = _distinct_sorted(ids)
         cleaned = cleaning.clean(ids, text, drop_score_mentions=options.drop_score_mentions, progress=progress)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from aesthetic.core.errors import UserError
-from aesthetic.core.schemas import COMMENTS_SCHEMA
 from aesthetic.corpus.comment_sources import detect_format, read_comments, resolve
+from tests.corpus.conftest import write_crawl_part
 
 EXPECTED = [(5, 0, "first on five"), (5, 1, "second on five"), (7, 0, "only on seven")]
 
@@ -23,20 +22,10 @@ def _rows(path: Path, fmt: str = "auto") -> list[tuple[int, int, str]]:
     return sorted(zip(table["image_id"].to_pylist(), table["position"].to_pylist(), table["text"].to_pylist()))
 
 
-def _crawl_part(path: Path, rows: list[tuple[int, int, str]], dataset: str = "ava") -> None:
-    now = datetime(2026, 9, 5, tzinfo=timezone.utc)
-    columns = {f.name: [None] * len(rows) for f in COMMENTS_SCHEMA}
-    columns.update(dataset=[dataset] * len(rows), image_id=[r[0] for r in rows], position=[r[1] for r in rows],
-                   text=[r[2] for r in rows], source_url=["u"] * len(rows), source=["live"] * len(rows),
-                   fetched_at=[now] * len(rows), parser_version=["1"] * len(rows))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pydict(columns, schema=COMMENTS_SCHEMA), path)
-
-
 def test_crawl_output_folder(tmp_path: Path) -> None:
-    _crawl_part(tmp_path / "crawl" / "comments" / "part-0.parquet", EXPECTED[:2])
-    _crawl_part(tmp_path / "crawl" / "comments" / "part-1.parquet", EXPECTED[2:] + [(9, 0, "photonet one")])
-    _crawl_part(tmp_path / "crawl" / "comments" / "part-2.parquet", [(11, 0, "other dataset")], dataset="photonet")
+    write_crawl_part(tmp_path / "crawl" / "comments" / "part-0.parquet", EXPECTED[:2])
+    write_crawl_part(tmp_path / "crawl" / "comments" / "part-1.parquet", EXPECTED[2:] + [(9, 0, "photonet one")])
+    write_crawl_part(tmp_path / "crawl" / "comments" / "part-2.parquet", [(11, 0, "other dataset")], dataset="photonet")
     assert detect_format(tmp_path / "crawl") == "crawl"
     assert _rows(tmp_path / "crawl") == sorted(EXPECTED + [(9, 0, "photonet one")])
 
@@ -301,7 +290,7 @@ def test_csv_errors_name_the_line_a_record_starts_on(tmp_path: Path) -> None:
 
 
 def test_a_folder_that_fits_two_formats_is_refused(tmp_path: Path) -> None:
-    _crawl_part(tmp_path / "both" / "part-0.parquet", EXPECTED)
+    write_crawl_part(tmp_path / "both" / "part-0.parquet", EXPECTED)
     (tmp_path / "both" / "50.sql").write_text("BEGIN TRANSACTION;\nCOMMIT;\n")
     with pytest.raises(UserError, match="could be read as crawl or dpc-sql; refusing to guess"):
         detect_format(tmp_path / "both")

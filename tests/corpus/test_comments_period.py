@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from aesthetic.core.schemas import COMMENTS_SCHEMA, SPLITS
+from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.cli import main
 from tests.conftest import shared_file
-from tests.corpus.conftest import write_ava_txt
+from tests.corpus.conftest import write_ava_txt, write_crawl_part
 
 PERIOD_SQL = {"all": "1 = 1", "during": "made_during_challenge = 1", "after": "made_during_challenge = 0"}
 
@@ -141,28 +139,17 @@ def test_the_data_card_shows_the_periods(tmp_path: Path, ava_dir: Path, dumps: P
     assert "| split | images all | comments all | images during voting |" in text
 
 
-def _crawl_part(path: Path, rows: list[tuple[int, int, str, bool | None]]) -> None:
-    now = datetime(2026, 9, 5, tzinfo=timezone.utc)
-    n = len(rows)
-    columns = {f.name: [None] * n for f in COMMENTS_SCHEMA}
-    columns.update(dataset=["ava"] * n, image_id=[r[0] for r in rows], position=[r[1] for r in rows],
-                   text=[r[2] for r in rows], during_challenge=[r[3] for r in rows], source_url=["u"] * n,
-                   source=["live"] * n, fetched_at=[now] * n, parser_version=["1"] * n)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pydict(columns, schema=COMMENTS_SCHEMA), path)
-
-
 def _tiny_ava(folder: Path) -> Path:
+    """Images 10 and 11 in train, 12 in test (every image has votes)."""
     (folder / "aesthetics_image_lists").mkdir(parents=True)
     (folder / "aesthetics_image_lists" / "generic_test.jpgl").write_text("12\n")
-    (folder / "AVA.txt").write_text("1 10 1 2 3 4 5 6 7 8 9 10 1 0 3\n2 11 1 2 3 4 5 6 7 8 9 10 1 2 3\n"
-                                    "3 12 0 0 0 0 9 0 0 0 0 1 0 0 4\n")
+    write_ava_txt(folder / "AVA.txt", np.array([10, 11, 12]))
     return folder
 
 
 def test_a_crawl_is_filtered_by_its_during_challenge_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ava = _tiny_ava(tmp_path / "ava")
-    _crawl_part(tmp_path / "crawl" / "comments" / "part-0.parquet", [
+    write_crawl_part(tmp_path / "crawl" / "comments" / "part-0.parquet", [
         (10, 0, "congrats on the ribbon well deserved", False), (10, 1, "lovely light and tones", True),
         (11, 0, "sharp and clean work", None), (12, 0, "great colours in this one", True)])
     args = ["ava", "--ava-dir", str(ava), "--comments", str(tmp_path / "crawl"), "--val-fraction", "0", "--quiet"]
@@ -182,7 +169,7 @@ def test_a_period_needs_sources_that_say(tmp_path: Path, capsys: pytest.CaptureF
     ava = _tiny_ava(tmp_path / "ava")
     dump = tmp_path / "dpc.json"
     dump.write_text(json.dumps({"10.jpg": ["lovely light and tones"]}))
-    _crawl_part(tmp_path / "crawl" / "comments" / "part-0.parquet", [(10, 0, "lovely light and tones", None)])
+    write_crawl_part(tmp_path / "crawl" / "comments" / "part-0.parquet", [(10, 0, "lovely light and tones", None)])
     for source, message in [(dump, "dpc.json: dpc-json comments do not say whether they were written during the "
                                    "challenge; --comments-period after needs sources that do (crawl, dpc-sql)"),
                             (tmp_path / "crawl", "crawl: none of its 1 comments says whether it was written during")]:
