@@ -372,9 +372,10 @@ def read_ava_captions(source: CommentSource, dataset: str) -> pa.Table:
     """AVA_Comments_Full.txt: `<line index>#<image id>#<comment>#...`, one line per image.
 
     Field 1 is the line's own index and field 2 the AVA image id, as the AVA-Captions authors'
-    reader takes them (Ghosal et al., ICCVW 2019). A line whose first two fields are not both
-    integers, or an image id on two lines, is refused with its line number: taking the index
-    for the id would join every comment to the wrong photo.
+    published reader takes them (Ghosal et al., ICCVW 2019). No copy of the file itself was at
+    hand when this reader was written, so it trusts nothing else: a line whose first two fields
+    are not both integers, or an image id on two lines, is refused with its line number (taking
+    the index for the id would join every comment to the wrong photo).
     """
     read_head(source.path, "comments")
     lines = _lines(source.path)
@@ -434,7 +435,8 @@ def read_ava_captions_json(source: CommentSource, dataset: str) -> pa.Table:
     digit and punctuation mark removed, so `7/10` or `I gave it a 9` could no longer be found by
     the score-mention audit, and the rule set here would clean an already cleaned text. The
     file's own `split` (a random one of the authors') is ignored; the partition is AVA's standard one.
-    `filename` must be `<imgid>.jpg`: a disagreement is an error naming the entry.
+    `filename` must be `<imgid>.jpg`: a disagreement is an error naming the entry. As for the raw
+    file, the layout is the one the authors' published code writes; no real copy was at hand.
     """
     path = source.path
     size = path.stat().st_size
