@@ -34,8 +34,9 @@ from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS, split_schema
 from aesthetic.core.textfiles import require_subset
 from aesthetic.corpus import clean as cleaning
+from aesthetic.corpus import periods
 from aesthetic.corpus.ava_index import AVAILABLE_IDS_LAYOUTS, read_ava_dir, read_id_list
-from aesthetic.corpus.comment_sources import read_comments, resolve
+from aesthetic.corpus.comment_sources import FORMATS, PERIOD_COLUMN, CommentSource, read_comments, resolve
 from aesthetic.corpus.labels import Labels, RatedImages, compute_labels
 from aesthetic.corpus.photonet_ratings import read_photonet_ratings, read_split_file
 from aesthetic.corpus.splits import (PHOTONET_PROPORTIONS, SPLIT_CODES, Partition, hash_partition,
@@ -91,6 +92,7 @@ class BuildOptions:
     comments_format: str = "auto"
     threshold: float = 5.0
     drop_score_mentions: bool = False
+    comments_period: str = "all"
 
 
 def tool_version() -> str:
@@ -161,6 +163,7 @@ class RawComments:
     text: pa.Array | None
     unmatched: int            # comments whose image is not in the index or not available
     files: list[InputFile]
+    periods: np.ndarray       # int8 period code of each comment (corpus/periods.py)
 
     def pop_text(self) -> pa.Array:
         """Hand the text over (the cleaning then holds the only reference and can free it early)."""
@@ -169,9 +172,36 @@ class RawComments:
         return text
 
 
+def _period_codes(source: CommentSource, table: pa.Table, period: str) -> np.ndarray:
+    """The period code of each comment of one source; for `during`/`after`, a source that says
+    nothing about when its comments were written is an error naming it, never a silent keep-all."""
+    flag = table[PERIOD_COLUMN] if PERIOD_COLUMN in table.column_names else None
+    codes = periods.codes(flag, table.num_rows)
+    if period != "all" and table.num_rows and (codes == periods.UNKNOWN).all():
+        raise UserError(f"{source.path}: none of its {table.num_rows:,} comments says whether it was written during "
+                        f"the challenge, so --comments-period {period} cannot use it",
+                        hint="pages crawled without DPChallenge's \"Comments Made During the Challenge\" divider do "
+                             "not say; leave this source out, or use --comments-period all")
+    if (unknown := int((codes == periods.UNKNOWN).sum())) and period != "all":
+        log.warning("%s: %d comments do not say when they were written; --comments-period %s leaves them out",
+                    source.path, unknown, period)
+    return codes
+
+
+def _check_period_sources(sources: list[CommentSource], period: str) -> None:
+    if period == "all":
+        return
+    for source in sources:
+        if not FORMATS[source.format].period:
+            carriers = ", ".join(name for name, f in FORMATS.items() if f.period)
+            raise UserError(f"{source.path}: {source.format} comments do not say whether they were written during the "
+                            f"challenge; --comments-period {period} needs sources that do ({carriers})")
+
+
 def _read_all_comments(prepared: Prepared, options: BuildOptions) -> RawComments:
-    sources = resolve(options.comments, options.comments_format)
-    ids_parts, text_parts, rank_parts, pos_parts = [], [], [], []
+    sources = resolve(options.comments, options.comments_format, prepared.dataset)
+    _check_period_sources(sources, options.comments_period)
+    ids_parts, text_parts, rank_parts, pos_parts, period_parts = [], [], [], [], []
     for rank, source in enumerate(progress(sources, total=len(sources), desc="reading comments", unit="source")):
         table = read_comments(source, prepared.dataset)
         log.info("%s: %d comments (%s)", source.path, table.num_rows, source.format)
@@ -179,6 +209,7 @@ def _read_all_comments(prepared: Prepared, options: BuildOptions) -> RawComments
         pos_parts.append(table["position"].to_numpy())
         text_parts.append(table["text"])
         rank_parts.append(np.full(table.num_rows, rank, dtype=np.int32))
+        period_parts.append(_period_codes(source, table, options.comments_period))
         del table
     ids = np.concatenate(ids_parts)
     texts = pa.chunked_array([chunk for part in text_parts for chunk in part.chunks], pa.string())
@@ -191,7 +222,7 @@ def _read_all_comments(prepared: Prepared, options: BuildOptions) -> RawComments
     if not (len(kept) == len(ids) and np.array_equal(kept, np.arange(len(ids)))):
         texts = texts.take(pa.array(kept))
     files = [InputFile("comments", f) for s in sources for f in s.files]
-    return RawComments(ids[kept], texts, int((~matched).sum()), files)
+    return RawComments(ids[kept], texts, int((~matched).sum()), files, np.concatenate(period_parts)[kept])
 
 
 def _usable(prepared: Prepared, ids: np.ndarray) -> np.ndarray:
@@ -310,21 +341,69 @@ def _reusing_memory_pool() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
+@dataclass
+class PeriodCounts:
+    """What one period's comments give: per split, the images kept and their usable comments."""
+
+    splits: dict[str, dict[str, int]]
+    score_mentions: int
+
+
+def _period_counts(prepared: Prepared, cleaned: cleaning.Cleaned, eligible: np.ndarray) -> PeriodCounts:
+    """Per split, the images that would be in the files with these comments (in a split, with a vote, with
+    a usable comment) and how many usable comments they hold."""
+    counts = np.diff(np.r_[np.searchsorted(cleaned.image_ids, prepared.index.ids, side="left"),
+                           len(cleaned.image_ids)])
+    kept = eligible & (counts > 0)
+    splits = {}
+    for split in SPLITS:
+        rows = kept & (prepared.partition.codes == SPLIT_CODES[split])
+        splits[split] = {"images": int(rows.sum()), "comments": int(counts[rows].sum())}
+    return PeriodCounts(splits, cleaned.score_mentions)
+
+
+def _other_periods(prepared: Prepared, raw: RawComments, options: BuildOptions,
+                   eligible: np.ndarray) -> dict[str, PeriodCounts]:
+    """The counts under each period other than the chosen one, each cleaned on its own (so a duplicate
+    is judged within its period, as a build with that period would), when any source says."""
+    if not (raw.periods != periods.UNKNOWN).any():
+        return {}
+    assert raw.text is not None
+    out = {}
+    for period in periods.PERIODS:
+        if period == options.comments_period:
+            continue
+        mask = periods.selects(period, raw.periods)
+        text = raw.text if mask.all() else raw.text.filter(pa.array(mask))
+        cleaned = cleaning.clean(raw.ids[mask], text,
+                                 drop_score_mentions=options.drop_score_mentions, progress=progress)
+        out[period] = _period_counts(prepared, cleaned, eligible)
+    return out
+
+
 def _build(prepared: Prepared, options: BuildOptions,
            finish: Callable[[Path, dict[str, Any]], object] | None) -> dict[str, Any]:
     dataset = prepared.dataset
     raw = _read_all_comments(prepared, options)
-    n_raw = len(raw.ids)
+    labels = compute_labels(prepared.index.votes, options.threshold)
+    in_split = prepared.partition.codes >= 0
+    eligible = in_split & (labels.n_votes > 0)  # what an image needs besides a usable comment
+    chosen = options.comments_period
     # Hash the inputs (for provenance) in threads while the cleaning runs; hashlib releases the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
         hashed = [pool.submit(f.record) for f in [*prepared.inputs, *raw.files]]
-        with_any = _distinct_sorted(raw.ids)
-        cleaned = cleaning.clean(raw.ids, raw.pop_text(), drop_score_mentions=options.drop_score_mentions,
-                                 progress=progress)
+        by_period = _other_periods(prepared, raw, options, eligible)
+        keep = periods.selects(chosen, raw.periods)
+        ids, text = raw.ids, raw.pop_text()
+        if not keep.all():
+            ids, text = ids[keep], text.filter(pa.array(keep))
+        n_raw = len(ids)
+        with_any = _distinct_sorted(ids)
+        cleaned = cleaning.clean(ids, text, drop_score_mentions=options.drop_score_mentions, progress=progress)
+        del text
         inputs = [h.result() for h in hashed]
-    labels = compute_labels(prepared.index.votes, options.threshold)
+    by_period[chosen] = _period_counts(prepared, cleaned, eligible)
     has_usable = _contains_sorted(cleaned.image_ids, prepared.index.ids)
-    in_split = prepared.partition.codes >= 0
     no_histogram = in_split & has_usable & prepared.index.no_histogram
     no_votes = in_split & has_usable & ~prepared.index.no_histogram & (labels.n_votes == 0)
     final = in_split & has_usable & ~no_histogram & ~no_votes
@@ -335,6 +414,7 @@ def _build(prepared: Prepared, options: BuildOptions,
         "tool_version": tool_version(),
         "inputs": inputs,
         "options": {**prepared.options, "threshold": options.threshold, "comments_format": options.comments_format,
+                    "comments_period": chosen,
                     "drop_score_mentions": options.drop_score_mentions, "rule_set_version": cleaning.RULE_SET_VERSION},
         "partition": {"method": prepared.partition.method, "description": prepared.partition.description},
         "funnel": {
@@ -359,7 +439,16 @@ def _build(prepared: Prepared, options: BuildOptions,
                                  "distribution to learn or score and are removed, counted under no_vote_histogram; "
                                  "images with zero votes have no label and are removed too, counted under no_votes",
         "comments": {"raw": n_raw, "usable": int(len(cleaned.rows)),
-                     "not_matching_an_available_image": raw.unmatched},
+                     "not_matching_an_available_image": raw.unmatched,
+                     "outside_period": int((~keep).sum())},
+        "comments_period": {
+            "chosen": chosen,
+            "description": periods.DESCRIPTION,
+            "read": {name: int((raw.periods == code).sum()) for name, code in
+                     (("during", periods.DURING), ("after", periods.AFTER), ("unknown", periods.UNKNOWN))},
+            "splits": {p: by_period[p].splits if p in by_period else None for p in periods.PERIODS},
+            "score_mentions": {p: by_period[p].score_mentions if p in by_period else None for p in periods.PERIODS},
+        },
         "rules": [{"name": r.name, "description": r.description, "hits": r.hits} for r in cleaned.rules],
         "label_leakage": {
             "score_mentions": cleaned.score_mentions,

@@ -38,6 +38,10 @@ REPORT_KEYS: tuple[str, ...] = (
     *(f"splits.{s}" for s in SPLITS),
     "comments.raw",
     "comments.usable",
+    "comments_period.chosen",
+    "comments_period.read",
+    "comments_period.splits",
+    "comments_period.score_mentions",
     "rules",
     "label_leakage.score_mentions",
     "label_leakage.images_with_score_mentions",
@@ -150,6 +154,38 @@ def _index_and_empty_splits(report: Mapping[str, Any]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+_PERIOD_LABELS = (("all", "all"), ("during", "during voting"), ("after", "after the results"))
+
+
+def _period_lines(report: Mapping[str, Any]) -> list[str]:
+    """Per split, the images and comments each `--comments-period` keeps (`–`: the sources do not say)."""
+    period = report["comments_period"]
+    splits = period["splits"] if isinstance(period["splits"], Mapping) else {}
+
+    def cell(name: str, split: str, what: str) -> str:
+        counts = splits.get(name)
+        return _n(counts[split][what]) if isinstance(counts, Mapping) else "–"
+
+    read = period["read"] if isinstance(period["read"], Mapping) else {}
+    mentions = period["score_mentions"] if isinstance(period["score_mentions"], Mapping) else {}
+    header = " | ".join(f"images {label} | comments {label}" for _, label in _PERIOD_LABELS)
+    return [
+        f"Comments by when they were written (`--comments-period`; these files hold `{_cell(period['chosen'])}`): "
+        f"{_n(read.get('during', 0))} read were written during voting, {_n(read.get('after', 0))} after the "
+        f"results, {_n(read.get('unknown', 0))} do not say.",
+        "",
+        f"| split | {header} |",
+        "|---|" + "---:|" * (2 * len(_PERIOD_LABELS)),
+        *(f"| {s} | " + " | ".join(f"{cell(name, s, 'images')} | {cell(name, s, 'comments')}"
+                                   for name, _ in _PERIOD_LABELS) + " |" for s in SPLITS),
+        "",
+        "Comments stating a score, by period: " + ", ".join(
+            f"{label} {_n(mentions[name]) if mentions.get(name) is not None else '–'}" for name, label in _PERIOD_LABELS)
+        + ".",
+        "",
+    ]
+
+
 def render_numbers(report: Mapping[str, Any]) -> str:
     """The card's numbers block, in Markdown, from a validated report."""
     require_report_keys(report)
@@ -177,6 +213,7 @@ def render_numbers(report: Mapping[str, Any]) -> str:
         *_index_and_empty_splits(report),
         f"Comments: {_n(report['comments']['raw'])} read, {_n(report['comments']['usable'])} kept after cleaning.",
         "",
+        *_period_lines(report),
         "| cleaning rule (in order) | what it does | hits |",
         "|---|---|---:|",
         *(f"| `{_cell(r['name'])}` | {_cell(r['description'])} | {_n(r['hits'])} |" for r in report["rules"]),

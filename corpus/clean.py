@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 from aesthetic.corpus.bytescan import rows_with_bytes
 from aesthetic.corpus.tokenize import tokenize
 
-RULE_SET_VERSION = "2"  # 2: quote headers in any case, vertical tabs collapsed
+# 2: quote headers in any case, vertical tabs collapsed; 3: score mentions in the forms real voters write
+RULE_SET_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -237,16 +238,66 @@ def _duplicate(text: pa.Array, image_ids: np.ndarray, alive: np.ndarray) -> np.n
 
 
 # -- label leakage ---------------------------------------------------------------------------
-SCORE_MENTION = (
-    r"(?i)\b(?:gave|give|giving|given|rated?|rating|scored?|voted?)\s+"
-    r"(?:(?:it|this|you|that|this one|(?:this|the|your) (?:image|photo|picture|pic|shot|entry))\s+)?"
-    r"(?:an?\s+)?[0-9]{1,2}(?:\.[0-9]+)?\b"
-    r"|\b[0-9]{1,2}(?:\.[0-9]+)?\s*(?:/|out of)\s*(?:10|7)\b"
-    r"|\bmy (?:vote|score|rating)(?: was| is|:)?\s*(?:an?\s+)?[0-9]"
+# DPChallenge voters often write the vote they cast into the comment. The forms below are the ones
+# found in real comments (njtwomey/dpc dumps of challenges 50 and 3636, and the real image page
+# 921974; tests/corpus/test_clean.py lists which comment each form comes from). All are RE2 (no
+# look-around): what may follow a vote is spelled out in _AFTER, so `a 10 second exposure`,
+# `100mm`, `f/2.8`, `1/250` or `2 people` are not votes.
+_N = r"(?:10|[1-9])(?:\.[0-9])?"  # a vote on either site's scale (1-10, 1-7), halves included
+# After a vote: the end, punctuation that closes it, or a word that goes on about it.
+_AFTER = (r"(?:\s*$|\s*[!?,;:)\]*~=-]|\.(?:\s|$|\.)|\s+(?:or|from|for|in|by|because|cause|as|if|anyway|any|and|but"
+          r"|on|out|all|though|too|here|overall|PTL|imo|it'?s)\b)")
+_OBJECT = (r"(?:it|this|that|you|him|her|this one|that one|(?:this|the|your|my) "
+           r"(?:image|photo|picture|pic|shot|entry|one))")
+_ADJECTIVE = r"(?:easy|solid|definite|strong|sure|clear|high|low|good|awesome|perfect|well deserved|deserved|full)"
+_VOTE_FORMS = (
+    # gave this a 10 / I'd give it an 8 / giving this 10 / rates an 8 / scores an easy 10 /
+    # couldn't score it higher than 5
+    rf"\b(?:gave|give[sn]?|giving|rat(?:e[sd]?|ing)|scor(?:e[sd]?|ing)|vot(?:e[sd]?|ing))\s+(?:{_OBJECT}\s+)?"
+    rf"(?:(?:higher|lower|more|less|better|worse)\s+than\s+|at\s+)?(?:(?:only|just|about|at least|easily|probably)\s+)?"
+    rf"(?:an?\s+)?(?:{_ADJECTIVE}\s+)?{_N}{_AFTER}",
+    # it's a 10 in my book / this would be a 1 / woulda been a 10 / it is an awesome 10 / worth a 7
+    rf"\b(?:is|it'?s|be|been|was|worth|deserves?)\s+(?:(?:still|about|at least|only|easily|definitely|probably)\s+)?"
+    rf"an?\s+(?:{_ADJECTIVE}\s+)?{_N}{_AFTER}",
+    # a 10 from me / would be an 8 for me / an awesome 10 in my book / a 10 all day long
+    rf"\b(?:an?\s+)?(?:{_ADJECTIVE}\s+)?{_N}\s+(?:(?:from|for)\s+me\b|in my (?:book|opinion|eyes|view)|all day"
+    rf"|as far as I)",
+    # my only 10 of the challenge / my vote: 8
+    rf"\bmy\s+(?:only|lone|sole|one)\s+{_N}\b",
+    r"\bmy (?:vote|score|rating)(?: was| is|:)?\s*(?:an?\s+)?[0-9]",
+    # = 7 / :) = 10 / (8) / (9.5) / [10] / <5> / *9* / - 10 - setzler / -9-
+    rf"(?:^|[\s(:;!.,]|[a-z][a-z])=+\s*{_N}(?:\s|$|[^\w.]|\.(?:\s|$))",  # `great=6`, not `f=2.8`
+    rf"[(\[<*\"]+\s*{_N}\s*[)\]>*\"]+",
+    rf"(?:^|[\s.!?,])-+\s*{_N}\s*-+(?:\s|$)",
+    # bumped it up to 8 / upping to 7 / from 7 to 9 (a vote changed on a second look)
+    rf"\b(?:bump(?:ed|ing)?|upp(?:ed|ing))\s+(?:it\s+|this\s+)?(?:up\s+)?to\s+(?:an?\s+)?{_N}\b",
+    rf"\bfrom\s+(?:an?\s+)?{_N}\s+to\s+(?:an?\s+)?{_N}\b",
+    # 7/10 / 6 out of 10; not `1/10 of the photo`, `1/10 sec`, `1/10th` (no next word starting with of or sec)
+    rf"\b{_N}\s*(?:/|out of)\s*(?:10|7)(?:\s*$|\s*[^\w\s/.]|\.(?:\s|$)|\s+(?:[^os\s]|o[^f\s]|s[^e\s]|se[^c\s]))",
+    # great image! 10 goodtempo / shot.  8  Jacko. (a vote, then a signature, ending the comment)
+    rf"[.!?]\s+{_N}\s+\w+[.!]?\s*$",
+    # 10, 10, 10.
+    rf"(?:^|[\s.!?]){_N}(?:\s*,\s*{_N}){{2,}}\s*[.!]",
+    # Heck, I got over 6 (the photographer, after the results)
+    rf"\bgot\s+(?:over|under|above|below|around)\s+(?:an?\s+)?{_N}\b",
+)
+SCORE_MENTION = "(?i)" + "|".join(f"(?:{form})" for form in _VOTE_FORMS)
+# A bare vote ending the comment (`Clever! 8`, `OMG!! 10!!!`, `Jacko  7`, `...9`, `nice-one----7`), unless
+# what comes before makes it something else (`in the top 5`, `part 2`, `only 5`, `more than 3`, `1/8`, `f/8`).
+_END_OF_COMMENT = r"\s*[!.]*\s*(?:[:;]-?[)DP]\s*)?$"  # `8`, `10!!!`, `7.`, `10:)`
+TRAILING_VOTE = rf"(?:^|[\s.!?,;:/-]){_N}{_END_OF_COMMENT}"
+NOT_A_TRAILING_VOTE = (
+    r"(?i)(?:\b(?:top|part|take|number|chapter|day|week|round|set|iso|page|level|episode|step|size|of|under|over"
+    r"|than|from|to|the|my|our|your|his|her|their|these|those|last|first|next|all|only|just|in|at|on|with|by"
+    rf"|about|around|is|are|was|were|be|has|have|had|get|got|made|make|f)\s+|\bno\.\s*|#\s*|\bf\s*/\s*|[0-9]\s*[/-]\s*)"
+    rf"{_N}"
+    rf"{_END_OF_COMMENT}"
 )
 SCORE_MENTION_DESCRIPTION = (
-    "Comments that state a score ('I gave this a 7', 'I'd give it a 6', '7/10', 'my vote: 8') may leak "
-    "the label; flagged and counted, dropped only with --drop-score-mentions."
+    "Comments that state a vote, in the forms DPChallenge voters write it ('I gave this a 7', 'It's a 10 in my "
+    "book', 'a 10 from me', '= 8', '(9.5)', '7/10', or a bare vote ending the comment, 'Clever! 8'), may leak the "
+    "label; flagged and counted, dropped only with --drop-score-mentions. Plain numbers (100mm, f/2.8, 1/250, "
+    "2 people, top 5) are not votes."
 )
 
 
@@ -255,8 +306,14 @@ _DIGITS = ((ord("0"), ord("9")),)
 
 def score_mentions(text: pa.Array) -> np.ndarray:
     flagged = np.zeros(len(text), dtype=bool)
-    rows = np.flatnonzero(rows_with_bytes(text, _DIGITS))  # every pattern needs a digit
-    flagged[rows] = np.asarray(pc.match_substring_regex(text.take(pa.array(rows)), SCORE_MENTION), dtype=bool)
+    rows = np.flatnonzero(rows_with_bytes(text, _DIGITS))  # every form needs a digit
+    candidates = text.take(pa.array(rows))
+    found = np.asarray(pc.match_substring_regex(candidates, SCORE_MENTION), dtype=bool)
+    trailing = np.asarray(pc.match_substring_regex(candidates, TRAILING_VOTE), dtype=bool) & ~found
+    if trailing.any():
+        trailing[trailing] = ~np.asarray(pc.match_substring_regex(candidates.filter(pa.array(trailing)),
+                                                                  NOT_A_TRAILING_VOTE), dtype=bool)
+    flagged[rows] = found | trailing
     return flagged
 
 

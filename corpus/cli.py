@@ -15,17 +15,26 @@ from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
 from aesthetic.corpus import card as data_card
-from aesthetic.corpus.comment_sources import READERS
+from aesthetic.corpus.comment_sources import FORMATS
+from aesthetic.corpus.periods import PERIODS
 from aesthetic.corpus.croissant import write_croissant
 
 PROG = "aesthetic-build-splits"
 log = logging.getLogger(PROG)
 
 COMMENTS_HELP = (
-    "comment sources, any mix: crawl output folders (comments/*.parquet with at least image_id, position, "
-    "text), DPC-Captions JSON ({\"<id>.jpg\": [comment, ...]}), AVA-Captions raw text (<id>#<comment>#...), "
-    "CSV or JSON Lines with image_id,text (optional position). Comments of one image from several sources "
-    "are kept in the order the sources are given"
+    "comment sources, any mix: crawl output folders (comments/*.parquet with at least image_id, position, text); "
+    "the njtwomey/dpc DPChallenge dumps (a folder of <challenge>.sql, one .sql file, or an SQLite database with "
+    "their comments table); DPC-Captions JSON ({\"<id>.jpg\": [comment, ...]}); AVA-Captions' "
+    "AVA_Comments_Full.txt (<line index>#<image id>#<comment>#...) or CLEAN_AVA_FULL_COMMENTS.json (its raw "
+    "sentences); CSV or JSON Lines with image_id,text (optional position). Comments of one image from several "
+    "sources are kept in the order the sources are given"
+)
+PERIOD_HELP = (
+    "which comments to keep by when they were written: all (default, the MRACNN paper's choice), during (only "
+    "those written while voting was open, before the score was known) or after (once the results were out). "
+    "during/after need sources that say (crawl output of DPChallenge pages, dpc-sql); build_report.json counts "
+    "the images and comments of every split under each period"
 )
 CLEANING_EPILOG = (
     "cleaning rules, in order: quotes of other comments removed; HTML to text; Unicode NFC; whitespace "
@@ -39,8 +48,10 @@ CLEANING_EPILOG = (
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--comments", type=Path, nargs="+", required=True, metavar="PATH", help=COMMENTS_HELP)
-    parser.add_argument("--comments-format", default="auto", choices=["auto", *READERS],
-                        help="format of every --comments path (default: auto-detect each)")
+    parser.add_argument("--comments-format", default="auto", choices=["auto", *FORMATS],
+                        help="format of every --comments path (default: auto-detect each; a path that fits several "
+                             "formats, or none, is an error)")
+    parser.add_argument("--comments-period", default="all", choices=PERIODS, help=PERIOD_HELP)
     parser.add_argument("--available-ids", type=Path, metavar="FILE",
                         help="ids of the images actually present: one id per line, or ILGnet's `<id> <label>` list "
                              "(label 0 or 1); default: every id of the index")
@@ -95,7 +106,8 @@ def _main(argv: Sequence[str] | None) -> int:
     else:
         prepared = prepare_photonet(args.ratings, args.split_file, args.available_ids, args.ignore_unknown_ids)
     options = BuildOptions(out=args.out, comments=args.comments, comments_format=args.comments_format,
-                           threshold=args.threshold, drop_score_mentions=args.drop_score_mentions)
+                           threshold=args.threshold, drop_score_mentions=args.drop_score_mentions,
+                           comments_period=args.comments_period)
     report = build(prepared, options, finish=write_croissant)
     if args.card is not None:
         data_card.refresh_card(args.card, report)

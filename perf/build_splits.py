@@ -1,7 +1,7 @@
 """Benchmark `aesthetic-build-splits ava` at full scale, against the I/O floor measured in the same run.
 
 Generates an AVA.txt over the 255,529 real available AVA ids (plus the official test ids)
-with random votes, and ~3 million comments in AVA-Captions raw text (`<id>#<c>#<c>...`,
+with random votes, and ~3 million comments in AVA-Captions raw text (`<index>#<id>#<c>#<c>...`,
 the format of the real full-scale dump) with a realistic share of HTML, quotes, accents,
 useless one-word / numeric comments, duplicates and score mentions. Then runs, each in a
 fresh child process:
@@ -95,8 +95,8 @@ def generate(folder: Path, scale: float, seed: int = 0) -> tuple[Path, Path, int
     captions = folder / "captions.txt"
     with open(captions, "w", encoding="utf-8") as fh:
         start = 0
-        for image_id, n in zip(commented.tolist(), counts.tolist()):
-            fh.write(f"{image_id}#" + "#".join(texts[start:start + n]) + "\n")
+        for line, (image_id, n) in enumerate(zip(commented.tolist(), counts.tolist()), start=1):
+            fh.write(f"{line}#{image_id}#" + "#".join(texts[start:start + n]) + "\n")
             start += n
     return ava, captions, total
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+
+from aesthetic.core.schemas import COMMENTS_SCHEMA
 
 from tests.conftest import shared_file
 
@@ -82,3 +87,15 @@ def write_photonet(folder: Path, n: int = 400, seed: int = 1) -> tuple[Path, Pat
             lines.append(f'{{"image_id": {i}, "text": "wow"}}')
     comments.write_text("\n".join(lines) + "\n")
     return ratings, comments
+
+
+def write_crawl_part(path: Path, rows: list[tuple], dataset: str = "ava") -> None:
+    """A crawl output part in the comments contract: rows of (image_id, position, text[, during_challenge])."""
+    now = datetime(2026, 9, 5, tzinfo=timezone.utc)
+    n = len(rows)
+    columns = {f.name: [None] * n for f in COMMENTS_SCHEMA}
+    columns.update(dataset=[dataset] * n, image_id=[r[0] for r in rows], position=[r[1] for r in rows],
+                   text=[r[2] for r in rows], during_challenge=[r[3] if len(r) > 3 else None for r in rows],
+                   source_url=["u"] * n, source=["live"] * n, fetched_at=[now] * n, parser_version=["1"] * n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pydict(columns, schema=COMMENTS_SCHEMA), path)

@@ -28,6 +28,19 @@ _REPORT: dict[str, Any] = {
     "splits_before_comment_filter": {"train": 7, "val": 1, "test": 3},
     "splits": {"train": 3, "val": 1, "test": 2},
     "comments": {"raw": 40, "usable": 31},
+    "comments_period": {
+        "chosen": "all",
+        "read": {"during": 30, "after": 10, "unknown": 0},
+        "splits": {
+            "all": {"train": {"images": 3, "comments": 20}, "val": {"images": 1, "comments": 4},
+                    "test": {"images": 2, "comments": 7}},
+            "during": {"train": {"images": 3, "comments": 15}, "val": {"images": 1, "comments": 4},
+                       "test": {"images": 1, "comments": 5}},
+            "after": {"train": {"images": 2, "comments": 5}, "val": {"images": 0, "comments": 0},
+                      "test": {"images": 1, "comments": 2}},
+        },
+        "score_mentions": {"all": 2, "during": 2, "after": 0},
+    },
     "rules": [
         {"name": "html", "description": "HTML entities and tags to text", "hits": 5},
         {"name": "useless", "description": "fewer than two word tokens", "hits": 9},

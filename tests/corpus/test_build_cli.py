@@ -177,7 +177,7 @@ def test_input_errors_exit_2_with_a_located_message(tmp_path: Path, capsys: pyte
     (tmp_path / "aesthetics_image_lists").mkdir()
     (tmp_path / "aesthetics_image_lists" / "generic_test.jpgl").write_text("10\n")
     (tmp_path / "AVA.txt").write_text("1 10 1 2 3 4 5 6 7 8 9 10 1 2 3\n2 11 1 2 3 4 5 6 7 8 9 10 1 2 3\n")
-    (tmp_path / "comments.txt").write_text("10#a fine comment#another fine one\n")
+    (tmp_path / "comments.txt").write_text("1#10#a fine comment#another fine one\n")
     (tmp_path / "ids.txt").write_text("10 1\n11 0\n")
     mutate(tmp_path)
     code = main(["ava", "--ava-dir", str(tmp_path), "--comments", str(tmp_path / "comments.txt"),
@@ -190,7 +190,7 @@ def test_input_errors_exit_2_with_a_located_message(tmp_path: Path, capsys: pyte
 
 def test_bad_val_fraction_and_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     comments = tmp_path / "c.txt"
-    comments.write_text("1#a fine comment\n")
+    comments.write_text("1#1#a fine comment\n")
     assert main(["ava", "--ava-dir", str(tmp_path / "nope"), "--comments", str(comments), "--out", str(tmp_path)]) == 2
     assert "--ava-dir must be an AVA distribution folder" in capsys.readouterr().err
     assert main(["ava", "--ava-dir", str(tmp_path), "--comments", str(comments), "--out", str(tmp_path),
@@ -300,7 +300,7 @@ def _tiny_ava(folder: Path) -> Path:
 def test_zero_vote_images_are_dropped_and_counted(tmp_path: Path) -> None:
     ava = _tiny_ava(tmp_path / "ava")
     comments = tmp_path / "c.txt"
-    comments.write_text("10#good light here#nice!\n11#lovely tones indeed\n12#sharp and clean\n")
+    comments.write_text("1#10#good light here#nice!\n2#11#lovely tones indeed\n3#12#sharp and clean\n")
     assert main(["ava", "--ava-dir", str(ava), "--comments", str(comments), "--out", str(tmp_path / "out"),
                  "--val-fraction", "0", "--quiet"]) == 0
     report = json.loads((tmp_path / "out" / "ava" / "build_report.json").read_text())
@@ -329,7 +329,7 @@ def test_ignore_unknown_ids_leaves_them_out_and_counts_them(tmp_path: Path, caps
     (tmp_path / "aesthetics_image_lists").mkdir()
     (tmp_path / "aesthetics_image_lists" / "generic_test.jpgl").write_text("10\n99\n")
     (tmp_path / "AVA.txt").write_text("1 10 1 2 3 4 5 6 7 8 9 10 1 2 3\n2 11 1 2 3 4 5 6 7 8 9 10 1 2 3\n")
-    (tmp_path / "comments.txt").write_text("10#a fine comment here\n11#another fine one\n")
+    (tmp_path / "comments.txt").write_text("1#10#a fine comment here\n2#11#another fine one\n")
     (tmp_path / "ids.txt").write_text("10 1\n11 0\n12 1\n13 0\n")
     args = ["ava", "--ava-dir", str(tmp_path), "--comments", str(tmp_path / "comments.txt"),
             "--available-ids", str(tmp_path / "ids.txt"), "--out", str(tmp_path / "out"), "--val-fraction", "0", "--quiet"]

@@ -126,6 +126,20 @@ def test_rendered_numbers_carry_the_index_notes_and_empty_splits() -> None:
     assert "Index file" not in render_numbers(make_report()) and "Empty splits" not in render_numbers(make_report())
 
 
+def test_rendered_numbers_show_each_split_under_each_period() -> None:
+    block = render_numbers(make_report())
+    assert "these files hold `all`): 30 read were written during voting, 10 after the results, 0 do not say" in block
+    assert "| split | images all | comments all | images during voting | comments during voting |" in block
+    assert "| train | 3 | 20 | 3 | 15 | 2 | 5 |" in block
+    assert "Comments stating a score, by period: all 2, during voting 2, after the results 0." in block
+    unflagged = make_report(comments_period={"chosen": "all", "read": {"during": 0, "after": 0, "unknown": 40},
+                                             "splits": {"all": make_report()["comments_period"]["splits"]["all"],
+                                                        "during": None, "after": None},
+                                             "score_mentions": {"all": 2, "during": None, "after": None}})
+    block = render_numbers(unflagged)
+    assert "| test | 2 | 7 | – | – | – | – |" in block and "during voting –" in block
+
+
 @pytest.mark.parametrize(
     ("n", "bucket"),
     [(0, "n<1K"), (999, "n<1K"), (1_000, "1K<n<10K"), (13_583, "10K<n<100K"), (223_716, "100K<n<1M"),

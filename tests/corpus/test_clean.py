@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -103,6 +105,72 @@ def test_duplicates_are_dropped_within_an_image_only() -> None:
 )
 def test_score_mentions(text: str, flagged: bool) -> None:
     assert score_mentions(pa.array([text])).tolist() == [flagged]
+
+
+# Votes as real voters wrote them: (file, comment id) in the njtwomey/dpc dumps, the comment id on the real page
+# image_921974.html, or (image, index) in the DPC-Captions file; with the words that state the vote.
+REAL_VOTES = [
+    ("50.sql", 176482, "Gave this a 10"), ("50.sql", 176809, "GAve this a 10."), ("50.sql", 176826, "gave it an 8"),
+    ("50.sql", 176598, "I'd give this one an 8."), ("50.sql", 178476, "I would give this a 1."),
+    ("50.sql", 179302, "give this only a 2."), ("50.sql", 178534, "I'm giving this 10!"),
+    ("50.sql", 176674, "scores an easy 10 :)"), ("50.sql", 179310, "it rates an 8."),
+    ("50.sql", 179321, "couldn't score it higher than 5."), ("50.sql", 1551444, "Would have rated it a 10 if"),
+    ("50.sql", 176585, "It's a 10 in my book."), ("50.sql", 177098, "at least an 8 in my book."),
+    ("50.sql", 179297, "It's a 5 in my opinion."), ("50.sql", 177085, "It's a 10 as far as I'm concerned."),
+    ("50.sql", 176577, "It would be a 10 from me"), ("50.sql", 178531, "A 10 from me."),
+    ("50.sql", 178556, "A definite 10 from me."), ("50.sql", 176603, "Would be an 8 for me."),
+    ("50.sql", 176586, "A 10 all day long."), ("50.sql", 179307, "This would be a 1."),
+    ("50.sql", 179323, "This would be about a 5."), ("50.sql", 177045, "woulda been a 10."),
+    ("50.sql", 177096, "it is an awesome 10."), ("50.sql", 177103, "this is still a solid 10!"),
+    ("50.sql", 179303, "Worth a 7."), ("50.sql", 178991, "My only 10 of the challenge."),
+    ("50.sql", 176884, ":) = 10 Shiiizzzam"), ("50.sql", 176893, "! = 9 Shiiizzzam"), ("50.sql", 177186, "= 8 - setzler"),
+    ("50.sql", 176480, "- 10 - setzler"), ("50.sql", 177107, "-9-"), ("50.sql", 176550, "Eeew! 8"),
+    ("50.sql", 176555, "Clever! 8"), ("50.sql", 176530, "10!!!"), ("50.sql", 176720, "jacko  7"),
+    ("50.sql", 176719, "8  Jacko."), ("50.sql", 177378, "10 goodtempo"), ("50.sql", 177746, "picture...10"),
+    ("50.sql", 177091, "10, 10, 10."), ("50.sql", 179905, "I got over 6"), ("3636.sql", 7756775, "give you a 10."),
+    ("921974", 6245175, "i gave this a 7."), ("921974", 6243000, "This was my only 10."),
+    ("921974", 6236954, "nice-one----7"), ("921974", 6238311, "10 from me"),
+    ("dpc-captions", ("182950.jpg", 0), "(8)"), ("dpc-captions", ("136718.jpg", 0), "((7))"),
+    ("dpc-captions", ("178858.jpg", 0), "great=6"),
+]
+# Numbers in real comments that are not votes.
+REAL_NON_VOTES = [
+    ("50.sql", 176853, "35mm"), ("50.sql", 176997, "640 pixels"), ("50.sql", 178606, "only 5 toes!"),
+    ("50.sql", 176846, "No.1 this week for me."), ("50.sql", 179204, "awmk1981"), ("50.sql", 178958, "<3"),
+    ("921974", 6242356, "I'm giving 5 ribbons total."),
+]
+
+
+@pytest.fixture(scope="module")
+def real_comments() -> dict[tuple[str, object], str]:
+    from aesthetic.crawler.sites.dpchallenge import parse
+    from aesthetic.corpus.dpc_sql import read_file
+
+    texts: dict[tuple[str, object], str] = {}
+    for name in ("50.sql", "3636.sql"):
+        table = read_file(shared_file("comments", "dpc_sql", name))
+        texts.update({(name, c): t for c, t in zip(table["comment_id"].to_pylist(), table["text"].to_pylist())})
+    page = parse(shared_file("dpchallenge", "image_921974.html").read_bytes(), None)
+    texts.update({("921974", c.comment_id): c.text for c in page.comments})
+    captions = json.loads(shared_file("comments", "dpc_captions_impression_and_subject.json").read_text())
+    texts.update({("dpc-captions", (key, i)): t for key, comments in captions.items() for i, t in enumerate(comments)})
+    return texts
+
+
+@pytest.mark.parametrize(("source", "comment", "words"), REAL_VOTES + REAL_NON_VOTES)
+def test_score_mentions_on_real_comments(real_comments: dict, source: str, comment: object, words: str) -> None:
+    text = real_comments[(source, comment)]
+    assert words in text  # the list is the real comment's own words
+    assert score_mentions(pa.array([text])).tolist() == [(source, comment, words) in REAL_VOTES]
+
+
+@pytest.mark.parametrize("text", ["shot with a 100mm lens, nice", "wide open at f/2.8 the bokeh is great",
+                                  "1/250 froze the motion well", "I count 2 people in the frame",
+                                  "there are 2 people", "a 10 second exposure works here", "you should make the top 5",
+                                  "1/10 of the photo is sky", "taken at 1/8", "stopped down to f/8", "f=2.8 was too shallow",
+                                  "I gave up after 2 hours", "my 2 cents: crop the left"])
+def test_plain_numbers_are_not_votes(text: str) -> None:
+    assert score_mentions(pa.array([text])).tolist() == [False]
 
 
 def test_score_mentions_are_counted_and_dropped_only_on_request() -> None:

@@ -25,8 +25,9 @@ def _lines() -> dict[int, list[str]]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("photonet")
-    comments = folder / "comments.json"  # a DPC-Captions-style dump: every photo gets one usable comment
-    comments.write_text(json.dumps({f"{photo}.jpg": [f"strong light on photo {photo}"] for photo in _lines()}))
+    comments = folder / "comments.jsonl"  # every photo gets one usable comment
+    comments.write_text("".join(json.dumps({"image_id": photo, "text": f"strong light on photo {photo}"}) + "\n"
+                                for photo in _lines()))
     out = folder / "out"
     assert main(["photonet", "--ratings", str(shared_file("photonet", "photonet_dataset_sample.txt")),
                  "--comments", str(comments), "--out", str(out), "--quiet"]) == 0

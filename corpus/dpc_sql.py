@@ -1,0 +1,297 @@
+"""The njtwomey/dpc backups of DPChallenge's comments: SQLite dumps, one per challenge, imported.
+
+The public njtwomey/dpc project keeps DPChallenge's comments as `backups/sql/
+challenge_comments/<challenge id>.sql` (about 4,100 files): an SQLite dump *without* its
+`CREATE TABLE`: `PRAGMA foreign_keys=OFF;`, `BEGIN TRANSACTION;`, batches of
+`INSERT INTO comments ("id", "image_id", "commenter_id", "raw_comment", "comment", "date",
+"edited", "made_during_challenge") VALUES (...), ...;`, then `COMMIT;`. `raw_comment` is the
+comment's HTML cell, `comment` its text, `date` `YYYY-MM-DD HH:MM:SS.ffffff`, `edited` NULL
+or the date of the edit, `made_during_challenge` 1 while the challenge was open for voting,
+0 after its results. Read here by the standard library's SQLite itself (no SQL parsing by
+hand): each dump runs, statement by statement, into an in-memory database that holds only
+that file, with the table this module supplies, so any number of files goes through in the
+memory of the largest one. An authorizer lets a dump do nothing but insert into that table,
+so a file from elsewhere cannot attach or write a database. An SQLite database file holding
+such a `comments` table is read the same way, read-only.
+
+Per comment: image id, position in the order the image's page lists it (newest first: by
+date, then comment id, both descending, as on the real page), comment id, text, posted-at,
+edited, during-challenge and, given the author-key secret, `commenter_id` as the crawler's
+author key (HMAC of the member number; never the number itself).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from selectolax.lexbor import LexborHTMLParser
+
+from aesthetic.core.errors import UserError, located
+from aesthetic.core.log import progress
+from aesthetic.crawler.html_text import node_text
+from aesthetic.crawler.privacy import author_key
+from aesthetic.crawler.sites.dpchallenge import EDITED_LINE
+from aesthetic.corpus.clean import remove_quote
+
+COLUMNS = ("id", "image_id", "commenter_id", "raw_comment", "comment", "date", "edited", "made_during_challenge")
+_CREATE = ("CREATE TABLE comments (id INTEGER, image_id INTEGER, commenter_id INTEGER, raw_comment TEXT, "
+           "comment TEXT, date TEXT, edited TEXT, made_during_challenge INTEGER)")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_DUMP_START = re.compile(r'^\s*(?:PRAGMA\b|BEGIN\b|INSERT\s+INTO\s+["`\[]?comments\b)', re.IGNORECASE)
+# The dump's `comment` runs a quoted comment into the reply with no break ("Originally posted by
+# X:quoted words reply"), so no text rule can tell the two apart; `raw_comment` still has the
+# quote's own table, which the crawler drops. Such rows take their text from the HTML, as a crawl.
+_QUOTE = "%originally posted by%"
+
+SCHEMA = pa.schema([
+    ("image_id", pa.int64()),
+    ("position", pa.int32()),
+    ("comment_id", pa.int64()),
+    ("author_key", pa.string()),
+    ("text", pa.string()),
+    ("posted_at", pa.timestamp("s")),
+    ("edited", pa.bool_()),
+    ("during_challenge", pa.bool_()),
+])
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A row every dump must pass: `bad` is SQL true for a row that breaks it."""
+
+    column: str
+    bad: str
+    message: str
+
+
+_CHECKS = (
+    _Check("id", "typeof(id) != 'integer'", "comment id must be an integer"),
+    _Check("image_id", "typeof(image_id) != 'integer'", "image_id must be an integer"),
+    _Check("commenter_id", "commenter_id IS NOT NULL AND typeof(commenter_id) != 'integer'",
+           "commenter_id must be an integer or NULL"),
+    _Check("comment", "typeof(comment) NOT IN ('text', 'null')", "comment must be text or NULL"),
+    _Check("raw_comment", "typeof(raw_comment) NOT IN ('text', 'null')", "raw_comment must be text or NULL"),
+    _Check("date", "typeof(date) != 'text' OR date NOT GLOB "
+           "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9]*'",
+           "date must be `YYYY-MM-DD HH:MM:SS[.ffffff]`"),
+    _Check("edited", "edited IS NOT NULL AND typeof(edited) != 'text'", "edited must be NULL or a date"),
+    _Check("made_during_challenge", "made_during_challenge IS NOT NULL AND made_during_challenge NOT IN (0, 1)",
+           "made_during_challenge must be 0, 1 or NULL"),
+)
+
+
+def dump_files(folder: Path) -> tuple[Path, ...]:
+    """The `.sql` dumps of a folder, by challenge number (`50.sql` before `1000.sql`)."""
+    files = [p for p in Path(folder).glob("*.sql") if p.is_file()]
+    return tuple(sorted(files, key=lambda p: (not p.stem.isdigit(), int(p.stem) if p.stem.isdigit() else 0, p.name)))
+
+
+def is_sqlite_database(head: bytes) -> bool:
+    return head.startswith(SQLITE_MAGIC)
+
+
+def looks_like_dump(text: str) -> bool:
+    """Whether a file's first statement (after `--` comment lines) opens a comments dump."""
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("--"):
+            return bool(_DUMP_START.match(line))
+    return False
+
+
+def cell_text(raw_comment: str) -> str:
+    """A comment's HTML cell -> its author's own words, as the crawler makes them from the page:
+    quotes of other comments removed, the crawler's HTML-to-text, "Message edited by author" dropped."""
+    body = LexborHTMLParser(remove_quote(raw_comment)).body
+    text = node_text(body) if body is not None else ""
+    return EDITED_LINE.sub("", text).strip()
+
+
+# -- loading one file ------------------------------------------------------------------------
+_ALLOWED_FUNCTIONS = {"replace", "char", "unistr"}  # what `sqlite3 .dump` writes for line breaks in text
+
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, database: str | None, trigger: str | None) -> int:
+    allowed = (
+        (action == sqlite3.SQLITE_INSERT and arg1 == "comments" and database == "main")
+        or action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SELECT)
+        or (action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "foreign_keys")
+        or (action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _ALLOWED_FUNCTIONS)
+    )
+    return sqlite3.SQLITE_OK if allowed else sqlite3.SQLITE_DENY
+
+
+def _statements(path: Path) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each statement, cut where SQLite itself says a statement is complete.
+    What is left at the end of the file is yielded too, for the caller to refuse."""
+    lines: list[str] = []
+    start = 0
+    with open(path, "rb") as fh:
+        for no, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise located(path, no, f"not UTF-8 text ({err.reason} at byte {err.start} of the line): "
+                                        "not a DPChallenge comments dump") from None
+            if not lines:
+                if not line.strip() or line.lstrip().startswith("--"):
+                    continue
+                start = no
+            lines.append(line)
+            if line.rstrip().endswith(";") and sqlite3.complete_statement(statement := "".join(lines)):
+                yield start, statement
+                lines = []
+    if lines:
+        yield start, "".join(lines)
+
+
+def _load_dump(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute(_CREATE)
+    db.set_authorizer(_authorize)
+    statements = 0
+    for start, statement in _statements(path):
+        complete = sqlite3.complete_statement(statement)
+        if not complete and _DUMP_START.match(statement):
+            raise located(path, start, "the file ends inside this statement (truncated?)")
+        try:
+            # Anything else unfinished is only compiled (EXPLAIN runs nothing), for SQLite to say what is wrong.
+            db.execute(statement if complete else f"EXPLAIN {statement}")
+        except sqlite3.DatabaseError as err:
+            why = ("only PRAGMA foreign_keys, BEGIN/COMMIT and INSERT INTO comments are run from a dump"
+                   if "not authorized" in str(err) else str(err))
+            raise located(path, start, f"not a DPChallenge comments dump (njtwomey/dpc layout): {why}") from None
+        if not complete:
+            raise located(path, start, "the file ends inside this statement, before its `;` (truncated?)")
+        statements += 1
+    if not statements:
+        raise UserError(f"{path}: no SQL statement in this file: not a DPChallenge comments dump (truncated?)")
+    if db.in_transaction:
+        raise UserError(f"{path}: the dump's transaction is never committed (no COMMIT at the end): truncated?")
+    db.set_authorizer(None)
+    return db
+
+
+def _open_database(path: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        names = [row[1] for row in db.execute("PRAGMA table_info(comments)")]
+    except sqlite3.DatabaseError as err:
+        raise UserError(f"{path}: cannot read this SQLite database: {err}") from None
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        found = f"its comments table has {', '.join(names)}" if names else "it has no comments table"
+        raise UserError(f"{path}: a DPChallenge comments database needs a comments table with {', '.join(COLUMNS)}; "
+                        f"{found}")
+    return db
+
+
+def _check(db: sqlite3.Connection, path: Path) -> None:
+    for check in _CHECKS:
+        row = db.execute(f"SELECT id, {check.column} FROM comments WHERE {check.bad} LIMIT 1").fetchone()
+        if row is not None:
+            raise UserError(f"{path}: comment {row[0]!r}: {check.message}, got {row[1]!r}")
+    row = db.execute("SELECT id FROM comments GROUP BY id HAVING count(*) > 1 LIMIT 1").fetchone()
+    if row is not None:
+        raise UserError(f"{path}: comment id {row[0]} appears more than once")
+
+
+_SELECT = ("SELECT id, image_id, commenter_id, date, edited IS NOT NULL, made_during_challenge, "
+           f"CASE WHEN coalesce(comment, '') = '' OR comment LIKE '{_QUOTE}' THEN coalesce(raw_comment, '') END, "
+           f"CASE WHEN coalesce(comment, '') = '' OR comment LIKE '{_QUOTE}' THEN '' ELSE comment END "
+           "FROM comments")
+
+
+_BATCH = 1 << 16  # rows fetched from SQLite at a time: a whole database never sits in Python objects at once
+
+
+def _batch(rows: list[tuple], path: Path, secret: bytes | None) -> pa.Table:
+    ids, images, authors, dates, edited, during, html, texts = (list(c) for c in zip(*rows))
+    for i, cell in enumerate(html):
+        if cell is not None:
+            texts[i] = cell_text(cell)
+    keys = [None] * len(ids) if secret is None else [None if a is None else author_key(secret, str(a)) for a in authors]
+    stamps = pa.array(dates, pa.string())
+    posted = pc.strptime(pc.utf8_slice_codeunits(stamps, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s",
+                         error_is_null=True)
+    if posted.null_count:
+        row = int(np.argmax(np.asarray(posted.is_null())))
+        raise UserError(f"{path}: comment {ids[row]}: date is not a real date, got {dates[row]!r}")
+    return pa.table({
+        "image_id": pa.array(images, pa.int64()),
+        "position": pa.nulls(len(ids), pa.int32()),
+        "comment_id": pa.array(ids, pa.int64()),
+        "author_key": pa.array(keys, pa.string()),
+        "text": pa.array(texts, pa.string()),
+        "posted_at": posted,
+        "edited": pa.array([bool(e) for e in edited], pa.bool_()),
+        "during_challenge": pa.array([None if d is None else bool(d) for d in during], pa.bool_()),
+    }, schema=SCHEMA)
+
+
+def _read(db: sqlite3.Connection, path: Path, secret: bytes | None) -> pa.Table:
+    _check(db, path)
+    cursor = db.execute(_SELECT)
+    batches = []
+    while rows := cursor.fetchmany(_BATCH):
+        batches.append(_batch(rows, path, secret))
+    return pa.concat_tables(batches) if batches else SCHEMA.empty_table()
+
+
+def read_file(path: Path, secret: bytes | None = None) -> pa.Table:
+    """One dump (`.sql`) or SQLite database file -> its comments (positions not yet set)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as err:
+        raise UserError(f"{path}: cannot read this comments dump: {err.strerror or err}") from None
+    db = _open_database(path) if is_sqlite_database(head) else _load_dump(path)
+    try:
+        return _read(db, path, secret)
+    finally:
+        db.close()
+
+
+def page_positions(image_ids: np.ndarray, posted: np.ndarray, comment_ids: np.ndarray) -> np.ndarray:
+    """Each comment's 0-based place on its image's page: newest first (date, then comment id, both
+    descending), as DPChallenge lists them, so a crawl and an import of one image agree."""
+    order = np.lexsort((-comment_ids, -posted, image_ids))
+    sorted_ids = image_ids[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    positions = np.empty(len(order), dtype=np.int32)
+    positions[order] = rank
+    return positions
+
+
+def import_dumps(files: Iterable[Path], secret: bytes | None = None) -> pa.Table:
+    """All comments of the given dumps (a whole folder: thousands of files), file by file.
+
+    `secret`: the author-key secret (crawler/privacy.py); without it `author_key` stays null.
+    The corpus build passes none: its splits carry no author field.
+    """
+    files = list(files)
+    tables, origins = [], []
+    for i, path in enumerate(progress(files, total=len(files), desc="importing dpc-sql dumps", unit="file")):
+        table = read_file(path, secret)
+        tables.append(table)
+        origins.append(np.full(table.num_rows, i, dtype=np.int32))
+    table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+    comment_ids = table["comment_id"].to_numpy()
+    origin = np.concatenate(origins) if origins else np.zeros(0, dtype=np.int32)
+    order = np.argsort(comment_ids, kind="stable")
+    twice = np.flatnonzero(comment_ids[order][1:] == comment_ids[order][:-1])
+    if twice.size:
+        a, b = order[twice[0]], order[twice[0] + 1]
+        raise UserError(f"comment {comment_ids[a]} is in both {files[origin[a]]} and {files[origin[b]]}; "
+                        "give each challenge's dump once")
+    posted = pc.cast(table["posted_at"], pa.int64()).to_numpy()
+    positions = page_positions(table["image_id"].to_numpy(), posted, comment_ids)
+    return table.set_column(1, "position", pa.array(positions, pa.int32()))
