@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,22 @@ def safe_load(path: str | Path, role: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        text = str(exc).strip()
-        first = text.splitlines()[0][:200] if text else ""
-        raise UserError(f"{path}: not a readable {role} ({type(exc).__name__}: {first})") from exc
+        raise UserError(f"{path}: not a readable {role}: {why_unreadable(exc)}") from exc
+
+
+def why_unreadable(exc: Exception) -> str:
+    """What a failed torch.load means for the user, in our words.
+
+    PyTorch's own messages are for programmers, and for a file holding objects it suggests
+    retrying with weights_only=False, which would run whatever code the file carries: we never
+    pass that on.
+    """
+    text = str(exc)
+    if isinstance(exc, pickle.UnpicklingError):
+        named = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({named.group(1)})" if named else ""
+        return (f"it holds Python objects{what} beyond tensors and plain values; loading those could run code, "
+                "so it is not loaded (a state_dict or one of our checkpoints holds none)")
+    if "PytorchStreamReader" in text or isinstance(exc, EOFError):
+        return "the file is damaged or truncated (an incomplete PyTorch archive)"
+    return f"not a PyTorch file ({type(exc).__name__})"

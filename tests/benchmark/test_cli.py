@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aesthetic.benchmark.cli import _with_default_command, build_parser, main
+from aesthetic.benchmark.config import TrainConfig, from_values, parsed_values
 
 
 def test_train_is_the_default_command() -> None:
@@ -12,7 +13,8 @@ def test_train_is_the_default_command() -> None:
     implied = parser.parse_args(_with_default_command(["--model", "mracnn", "--corpus", "c", "--out", "o"]))
     explicit = parser.parse_args(_with_default_command(["train", "--model", "mracnn", "--corpus", "c", "--out", "o"]))
     assert implied == explicit and implied.command == "train"
-    assert implied.batch_size == 32 and implied.lr == 1e-3 and implied.glimpses == 3 and implied.fusion == "mfb"
+    cfg = from_values(TrainConfig, parsed_values(TrainConfig, implied))
+    assert cfg.batch_size == 32 and cfg.lr == 1e-3 and cfg.model.glimpses == 3 and cfg.model.fusion == "mfb"
 
 
 def test_evaluate_parses() -> None:

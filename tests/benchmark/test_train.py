@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from aesthetic.benchmark.cli import main
-from aesthetic.benchmark.train import load_checkpoint
+from aesthetic.benchmark.checkpoint import load_checkpoint
 from tests.benchmark.conftest import train_args
 
 # The text stream learns slower per step than the vision one on this corpus (random 16-d vectors).
@@ -52,7 +52,8 @@ def test_run_folder_has_every_output(runs) -> None:
                  "plots/score_distributions.png", "plots/attention.png", "plots/learning_curves.png"):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
-    assert config["train_config"]["model"] == "mracnn" and config["n_bins"] == 10 and config["threshold"] == 5.0
+    assert config["config"]["model"]["name"] == "mracnn" and config["config"]["model"]["n_bins"] == 10
+    assert config["threshold"] == 5.0
     assert config["images_per_split"] == {"train": 96, "val": 32, "test": 48}
     predictions = pq.read_table(run / "predictions.parquet").to_pandas()
     assert len(predictions) == 48 and predictions["image_id"].is_monotonic_increasing
@@ -105,12 +106,13 @@ def test_evaluate_subcommand_reproduces_the_test_metrics(runs, tiny_corpus, tmp_
 
 
 def test_history_records_the_learning_rate_each_epoch_trained_at(tiny_corpus, tmp_path) -> None:
+    from aesthetic.benchmark.config import ModelConfig, TrainConfig
     from aesthetic.benchmark.runtime import setup_runtime
-    from aesthetic.benchmark.train import TrainConfig, train
+    from aesthetic.benchmark.train import train
 
     corpus, _ = tiny_corpus
-    cfg = TrainConfig(model="text", corpus=str(corpus), images=None, out=str(tmp_path / "run"), epochs=3, lr_step=1,
-                      limit=16, batch_size=16, text_maps=4, embed_dim=8, device="cpu")
+    cfg = TrainConfig(model=ModelConfig(name="text", text_maps=4), corpus=str(corpus), out=str(tmp_path / "run"),
+                      epochs=3, lr_step=1, limit=16, batch_size=16, embed_dim=8, device="cpu")
     history = train(cfg, setup_runtime("cpu"))["history"]
     # Divided by 10 after every epoch here (lr_step 1): epoch 1 trains at the initial rate, not the next one.
     assert [h["lr"] for h in history] == pytest.approx([1e-3, 1e-4, 1e-5])
