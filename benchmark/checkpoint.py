@@ -34,9 +34,9 @@ def load_checkpoint(path: Path) -> dict:
     return payload
 
 
-def checkpoint_config(payload: dict, path: Path) -> TrainConfig:
+def checkpoint_config(payload: dict, path: Path, cls: type[TrainConfig] = TrainConfig) -> TrainConfig:
     """The config the checkpoint's run was made with, as it was saved."""
     try:
-        return from_dict(TrainConfig, payload["config"])
+        return from_dict(cls, payload["config"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: its config does not fit this version ({exc})") from exc

@@ -111,6 +111,9 @@ class ModelConfig:
     vocab_size: int = resolved(2)       # the vocabulary's (0 = pad, 1 = unknown)
     vector_dim: int = resolved(300)     # the word vectors' (--embed-dim, or the --glove file's own)
 
+    def __post_init__(self) -> None:
+        self.text_heights = tuple(self.text_heights)   # JSON (config.json) has no tuples
+
 
 @dataclass
 class TrainConfig:

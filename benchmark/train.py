@@ -234,7 +234,7 @@ def _check_resume(cfg: TrainConfig, run: RunDir, resume: bool) -> dict | None:
         log.warning("--resume: %s has no checkpoint yet; starting from the beginning", run.root)
         return None
     last = load_checkpoint(run.last)
-    changed = changed_settings(checkpoint_config(last, run.last), cfg)
+    changed = changed_settings(checkpoint_config(last, run.last, type(cfg)), cfg)
     if changed:
         detail = ", ".join(f"{name}: {a!r} -> {b!r}" for name, (a, b) in changed.items())
         raise UserError(f"{run.last}: --resume with different settings ({detail})", hint="resume with the same options")
