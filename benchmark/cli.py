@@ -12,15 +12,20 @@ second and before any run folder exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aesthetic.benchmark.config import TrainConfig, add_options, check_path, check_paths, from_values, parsed_values
 from aesthetic.core.cli import run
 from aesthetic.core.log import setup_logging
 from aesthetic.core.outdir import check_out_dir
+
+if TYPE_CHECKING:
+    from aesthetic.benchmark.runtime import Runtime
 
 PROG = "aesthetic-benchmark"
 COMMANDS = ("train", "evaluate")
@@ -81,24 +86,31 @@ def _main(argv: Sequence[str] | None) -> int:
             check_out_dir(args.out)
         check_path(args.checkpoint, "file", flag="--checkpoint", what="checkpoint")
     check_paths(TrainConfig, values)
-
     # torch from here on: what the command line can get wrong has been refused.
+    if args.command == "evaluate":
+        from aesthetic.benchmark.evaluate import evaluate_checkpoint
+
+        with _runtime(values["device"], amp=True) as runtime:
+            evaluate_checkpoint(Path(args.checkpoint), runtime, values, Path(args.out) if args.out else None)
+        return 0
+    from aesthetic.benchmark.train import train
+
+    cfg = from_values(TrainConfig, values)
+    with _runtime(cfg.device, amp=cfg.amp) as runtime:
+        train(cfg, runtime, resume=args.resume)
+    return 0
+
+
+@contextlib.contextmanager
+def _runtime(device: str, *, amp: bool) -> Iterator[Runtime]:
+    """The device and, under torchrun, the process group, for the length of one command."""
     from aesthetic.benchmark.runtime import setup_runtime, teardown_runtime
 
-    cfg = from_values(TrainConfig, values) if args.command == "train" else None
-    runtime = setup_runtime(values["device"], amp=cfg.amp if cfg else True)
+    runtime = setup_runtime(device, amp=amp)
     if not runtime.is_main:
         logging.getLogger().setLevel(logging.WARNING)
     try:
-        if cfg is None:
-            from aesthetic.benchmark.evaluate import evaluate_checkpoint
-
-            evaluate_checkpoint(Path(args.checkpoint), runtime, values, Path(args.out) if args.out else None)
-        else:
-            from aesthetic.benchmark.train import train
-
-            train(cfg, runtime, resume=args.resume)
-        return 0
+        yield runtime
     finally:
         teardown_runtime(runtime)
 

@@ -15,6 +15,11 @@ def test_train_is_the_default_command() -> None:
     assert implied == explicit and implied.command == "train"
     cfg = from_values(TrainConfig, parsed_values(TrainConfig, implied))
     assert cfg.batch_size == 32 and cfg.lr == 1e-3 and cfg.model.glimpses == 3 and cfg.model.fusion == "mfb"
+    assert cfg.amp and not cfg.model.freeze_trunk
+    switched = parser.parse_args(["train", "--model", "text", "--corpus", "c", "--out", "o", "--no-amp",
+                                  "--freeze-trunk", "--glimpses", "5"])
+    cfg = from_values(TrainConfig, parsed_values(TrainConfig, switched))
+    assert not cfg.amp and cfg.model.freeze_trunk and (cfg.model.name, cfg.model.glimpses) == ("text", 5)
 
 
 def test_evaluate_parses() -> None:
