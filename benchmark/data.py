@@ -30,6 +30,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from aesthetic.benchmark.config import DEFAULT_VAL_FRACTION
 from aesthetic.benchmark.metrics import mean_scores
 from aesthetic.core.errors import UserError
 from aesthetic.core.io import atomic_write_text
@@ -40,9 +41,7 @@ log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("image_id", "votes")
 TEXT_COLUMNS = ("comments",)
-DEFAULT_THRESHOLD = 5.0          # SPEC section 2: high = mean > 5, for both datasets unless the labels say otherwise
-DEFAULT_VAL_FRACTION = 0.05
-DEFAULT_MAX_MISSING_FRACTION = 0.005
+DEFAULT_THRESHOLD = 5.0          # the paper's: high = mean > 5, for both datasets unless the labels say otherwise
 N_BINS_TO_DATASET = {10: "ava", 7: "photonet"}
 
 
@@ -163,6 +162,9 @@ def load_corpus(
         raise UserError(f"{path}: the splits disagree on the number of score bins: {n_bins}")
     first = next(iter(frames))
     bins = n_bins[first]
+    if threshold is not None and not 1 <= threshold < bins:
+        raise UserError(f"--threshold {threshold:g} must lie in [1, {bins}) for {path}, whose scores run from 1 "
+                        f"to {bins}: every image would be on one side of it")
     for frame in frames.values():
         frame["mean_score"] = mean_scores(vote_distributions(frame))
     if "val" in splits and "val" not in frames:
@@ -312,6 +314,12 @@ def build_image_cache(
     return ImageCache(data, len(ids), size, ok), problems
 
 
+def check_images_exist(corpus: Corpus, images: Path, *, max_missing_fraction: float | None) -> None:
+    """Refuse, by a cheap stat of every file, when too many images are missing: before hours of decoding."""
+    total = sum(len(f) for f in corpus.splits.values())
+    _refuse_if_too_many(find_missing_images(corpus, images), total, max_missing_fraction, "missing")
+
+
 def prepare_images(
     corpus: Corpus,
     images: Path,
@@ -321,13 +329,12 @@ def prepare_images(
     max_missing_fraction: float | None,
     workers: int = 4,
 ) -> tuple[dict[str, ImageCache], list[ImageProblem]]:
-    """Check, decode and cache every split's images; refuse if too many are missing or unreadable.
+    """Decode and cache every split's images; refuse if too many are missing or unreadable.
 
     Images that fail are dropped from their split's rows (in `corpus.splits`)
     and returned, so the caller prints and records the count.
     """
     total = sum(len(f) for f in corpus.splits.values())
-    _refuse_if_too_many(find_missing_images(corpus, images), total, max_missing_fraction, "missing")
     caches: dict[str, ImageCache] = {}
     problems: list[ImageProblem] = []
     for split, frame in corpus.splits.items():

@@ -9,7 +9,6 @@ reproduction.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,16 +18,19 @@ import pyarrow.parquet as pq
 from torch import nn
 
 from aesthetic.benchmark import plots
+from aesthetic.benchmark.config import TrainConfig
+from aesthetic.benchmark.engine import attention_maps, loader_workers, predict
 from aesthetic.benchmark.metrics import Metrics, compute_metrics, mean_scores
-from aesthetic.benchmark.paper import paper_row
+from aesthetic.benchmark.models import get_spec
+from aesthetic.benchmark.paper import PaperRow, paper_row
+from aesthetic.benchmark.rundata import RunData
 from aesthetic.benchmark.runtime import Runtime
 from aesthetic.core.io import atomic_write_bytes, atomic_write_text
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ("Acc %", "SRCC", "PLCC", "MAE", "RMSE", "EMD")
 SAMPLE_IMAGES = 6
 ATTENTION_IMAGES = 4
+SPLIT = "test"
 
 
 @dataclass
@@ -72,90 +74,83 @@ def write_predictions(path: Path, image_ids: np.ndarray, pred: np.ndarray, true:
     atomic_write_bytes(path, sink.getvalue().to_pybytes())
 
 
-def evaluate_and_write(
-    out: Path,
-    model: nn.Module,
-    prepared,
-    runtime: Runtime,
-    cfg,
-    *,
-    workers: int,
-    extra: dict,
-    history: list[dict] | None = None,
-    split: str = "test",
-) -> dict:
-    """Predict `split`, write predictions/metrics/plots under `out`, print the table; returns metrics.json's record.
+def report_test_split(out: Path, model: nn.Module, cfg: TrainConfig, data: RunData, runtime: Runtime, *,
+                      facts: dict) -> dict:
+    """Predict the test split; write predictions.parquet, the plots and metrics.json under `out`; print the table.
 
-    `cfg` (a TrainConfig) names the model, and its trunk and fusion where the model has them, for the
-    row name and the paper's row; its batch size and --compare-paper apply.
+    `facts` says how the model was made (best epoch and history after training, the checkpoint
+    for `evaluate`) and goes into metrics.json; a history also gets its learning-curve figure.
+    Returns metrics.json's record.
     """
-    from aesthetic.benchmark.models import get_spec
-    from aesthetic.benchmark.train import attention_maps, predict
-
-    spec = get_spec(cfg.model)
-    model_name, compare_paper = cfg.model, cfg.compare_paper
-    trunk = cfg.trunk if spec.uses_images else None
-    fusion = cfg.fusion if spec.uses_images and spec.uses_text else None
-    corpus = prepared.corpus
-    dataset = prepared.datasets[split]
-    pred = predict(model, dataset, runtime, cfg.batch_size, workers)
-    true = corpus.distributions(split)
-    metrics: Metrics = compute_metrics(pred, true, threshold=corpus.threshold, true_labels=corpus.labels(split))
-    image_ids = corpus.splits[split]["image_id"].to_numpy()
+    corpus = data.corpus
+    dataset = data.datasets[SPLIT]
+    pred = predict(model, dataset, runtime, cfg.batch_size, loader_workers(cfg, runtime))
+    true = corpus.distributions(SPLIT)
+    metrics = compute_metrics(pred, true, threshold=corpus.threshold, true_labels=corpus.labels(SPLIT))
+    image_ids = corpus.splits[SPLIT]["image_id"].to_numpy()
     out.mkdir(parents=True, exist_ok=True)
-    labels = prepared.labels
-    write_predictions(out / "predictions.parquet", image_ids, pred, true, labels)
+    write_predictions(out / "predictions.parquet", image_ids, pred, true, data.labels)
 
     figures = [plots.plot_distributions(pred, true, image_ids, out / "plots" / "score_distributions.png",
-                                        n=SAMPLE_IMAGES, labels=labels)]
-    if prepared.caches:
+                                        n=SAMPLE_IMAGES, labels=data.labels)]
+    if data.image_size is not None:
         rows = list(range(min(ATTENTION_IMAGES, len(dataset))))
         maps = attention_maps(model, dataset, rows, runtime)
         if maps is not None:
             pictures = np.stack([dataset[i]["image"].numpy() for i in rows])
             figures.append(plots.plot_attention(pictures, maps, image_ids[rows], out / "plots" / "attention.png",
-                                                labels=labels))
-    if history:
-        figures.append(plots.plot_learning_curves(history, out / "plots" / "learning_curves.png", labels=labels))
+                                                labels=data.labels))
+    if facts.get("history"):
+        figures.append(plots.plot_learning_curves(facts["history"], out / "plots" / "learning_curves.png",
+                                                  labels=data.labels))
 
-    name = row_name(model_name, trunk, fusion, labels)
-    paper = paper_row(corpus.dataset, model_name, trunk or "", fusion or "") if compare_paper else None
-    record = {
-        "model": model_name,
-        "row": name,
-        "labels": labels,
-        "dataset": corpus.dataset,
-        "split": split,
-        "n_bins": corpus.n_bins,
-        "threshold": corpus.threshold,
-        "metrics": metrics.to_dict(),
-        "images_skipped": prepared.skipped(),
-        "skipped_images": [str(p) for p in prepared.problems],
-        "plots": [str(p.relative_to(out)) for p in figures],
-        **extra,
-    }
-    rows = [TableRow(name, metrics.to_dict())]
-    if compare_paper:
-        record["paper"] = paper.to_dict() if paper else None
-        if paper:
-            rows.append(TableRow(f"paper: {paper.label}", paper.to_dict()))
+    name, configuration, paper = _row(cfg, data)
+    record = metrics_record(cfg, data, metrics, name=name, paper=paper,
+                            plots=[str(p.relative_to(out)) for p in figures], facts=facts)
     atomic_write_text(out / "metrics.json", json.dumps(record, indent=2, default=str) + "\n")
-    print(f"{split} split of {corpus.path} ({metrics.n_images} images):")
+    rows = [TableRow(name, metrics.to_dict())]
+    if paper:
+        rows.append(TableRow(f"paper: {paper.label}", paper.to_dict()))
+    print(f"{SPLIT} split of {corpus.path} ({metrics.n_images} images):")
     print(format_table(rows))
-    if compare_paper and paper is None:
-        print(f"(the paper reports no result for {model_name} / {trunk} / {fusion} on {corpus.dataset})")
+    if cfg.compare_paper and paper is None:
+        print(f"(the paper reports no result for {configuration} on {corpus.dataset})")
     for note in metrics.notes:
         print(f"note: {note}")
-    if labels:
-        print(f"WARNING: these results come from a run with: {', '.join(labels)}")
+    if data.labels:
+        print(f"WARNING: these results come from a run with: {', '.join(data.labels)}")
     return record
 
 
-def finish_run(run, model: nn.Module, prepared, runtime: Runtime, cfg, *, history: list[dict], best_epoch: int, workers: int) -> dict:
-    """The end of training: the best checkpoint's test results, written into RUN_DIR."""
-    return evaluate_and_write(
-        run.root, model, prepared, runtime, cfg, workers=workers,
-        extra={"best_epoch": best_epoch, "epochs_run": len(history), "history": history,
-               "checkpoint": str(run.best)},
-        history=history,
-    )
+def _row(cfg: TrainConfig, data: RunData) -> tuple[str, str, PaperRow | None]:
+    """Our row's name (the model, its trunk and fusion where it has them, its labels), the
+    configuration in words, and with --compare-paper the paper's row for that configuration."""
+    spec = get_spec(cfg.model.name)
+    trunk = cfg.model.trunk if spec.uses_images else None
+    fusion = cfg.model.fusion if spec.uses_images and spec.uses_text else None
+    name = row_name(cfg.model.name, trunk, fusion, data.labels)
+    paper = paper_row(data.corpus.dataset, cfg.model.name, trunk or "", fusion or "") if cfg.compare_paper else None
+    return name, f"{cfg.model.name} / {trunk} / {fusion}", paper
+
+
+def metrics_record(cfg: TrainConfig, data: RunData, metrics: Metrics, *, name: str, paper: PaperRow | None,
+                   plots: list[str], facts: dict) -> dict:
+    """metrics.json, assembled here and nowhere else."""
+    corpus = data.corpus
+    record = {
+        "model": cfg.model.name,
+        "row": name,
+        "labels": data.labels,
+        "dataset": corpus.dataset,
+        "split": SPLIT,
+        "n_bins": corpus.n_bins,
+        "threshold": corpus.threshold,
+        "metrics": metrics.to_dict(),
+        "images_skipped": data.skipped(),
+        "skipped_images": [str(p) for p in data.problems],
+        "plots": plots,
+        **facts,
+    }
+    if cfg.compare_paper:
+        record["paper"] = paper.to_dict() if paper else None
+    return record

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from aesthetic.benchmark.config import MAX_TOKENS
 from aesthetic.core.errors import UserError
 from aesthetic.core.io import atomic_write_text
 from aesthetic.core.log import progress_bar
@@ -28,7 +29,6 @@ from aesthetic.corpus.tokenize import tokenize
 
 PAD, UNK, SEP = 0, 1, 2
 SPECIALS = ("<pad>", "<unk>", "<sep>")
-MAX_TOKENS = 200
 _FORMAT = "aesthetic-vocab"
 _VERSION = 1
 # Tokenizing (nltk's regex TweetTokenizer, about 1-2k comments/s a core) is the slow part of the

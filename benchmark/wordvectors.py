@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import torch
 
 from aesthetic.benchmark.models.base import RANDOM_WORD_VECTORS
-from aesthetic.benchmark.models.textcnn import random_embeddings
+from aesthetic.benchmark.models.mracnn import random_embeddings
 from aesthetic.benchmark.vocab import PAD, SPECIALS, Vocab
 from aesthetic.core.errors import UserError
 

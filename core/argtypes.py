@@ -29,6 +29,16 @@ def float_at_least(low: float, *, strict: bool = False) -> Callable[[str], float
     return parse
 
 
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    """A finite number in [low, high): a dropout rate of 1 would zero every activation."""
+    def parse(text: str) -> float:
+        number = finite_float(text)
+        if not low <= number < high:
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}), got {text}")
+        return number
+    return parse
+
+
 def int_at_least(low: int) -> Callable[[str], int]:
     """An integer >= low: a 0 batch size or item limit is refused up front."""
     def parse(text: str) -> int:

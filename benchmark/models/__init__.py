@@ -1,4 +1,4 @@
-"""The model registry: each module below registers one model by name (base.py is the contract).
+"""The model registry: each module below registers its models by name (base.py is the contract).
 
 `build_model` is the one way the trainer makes a model: it checks the config
 and says loudly what is untrained, so no run can quietly pass off random
@@ -13,28 +13,26 @@ import logging
 import torch
 from torch import nn
 
-from aesthetic.benchmark.models import fusion, mracnn, text, vision  # noqa: F401  (fill the registry)
+from aesthetic.benchmark.config import ModelConfig
+from aesthetic.benchmark.models import baselines, mracnn  # noqa: F401  (fill the registry)
 from aesthetic.benchmark.models.base import (
     MODELS,
     RANDOM_WORD_VECTORS,
     UNTRAINED_TRUNK,
-    ModelConfig,
     ModelOutput,
     ModelSpec,
     register,
 )
-from aesthetic.benchmark.models.fusion_layers import FUSION_LAYERS
+from aesthetic.benchmark.models.mracnn import FUSION_LAYERS
 from aesthetic.benchmark.models.trunks import trunk_channels, trunk_input_size, trunk_spec
 from aesthetic.core.errors import UserError
 
 __all__ = [
-    "FUSIONS", "MODELS", "RANDOM_WORD_VECTORS", "UNTRAINED_TRUNK", "ModelConfig", "ModelOutput", "ModelSpec",
+    "MODELS", "RANDOM_WORD_VECTORS", "UNTRAINED_TRUNK", "ModelOutput", "ModelSpec",
     "build_model", "caveats", "get_spec", "register", "trunk_channels", "trunk_input_size",
 ]
 
 log = logging.getLogger(__name__)
-
-FUSIONS = tuple(FUSION_LAYERS)
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -45,18 +43,16 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def _check(cfg: ModelConfig, spec: ModelSpec) -> None:
+    """What the command line cannot check: names read back from a checkpoint, the data's shapes.
+
+    The options' bounds are checked once, when the command line is parsed (config.py).
+    """
     if spec.uses_images:
         trunk_spec(cfg.trunk)
-    if cfg.fusion not in FUSIONS:
-        raise UserError(f"unknown fusion {cfg.fusion!r}; choose one of: {', '.join(FUSIONS)}")
-    for field in ("n_bins", "glimpses", "lstm_layers", "lstm_hidden", "attn_hidden", "mfb_k", "mfb_o",
-                  "text_maps", "vocab_size", "embed_dim"):
-        if getattr(cfg, field) < 1:
-            raise UserError(f"model setting {field} must be at least 1, got {getattr(cfg, field)}")
+    if cfg.fusion not in FUSION_LAYERS:
+        raise UserError(f"unknown fusion {cfg.fusion!r}; choose one of: {', '.join(FUSION_LAYERS)}")
     if cfg.n_bins < 2:
         raise UserError(f"n_bins must be at least 2, got {cfg.n_bins}")
-    if not 0.0 <= cfg.dropout < 1.0:
-        raise UserError(f"dropout must be in [0, 1), got {cfg.dropout}")
     if spec.uses_text and max(cfg.text_heights) > cfg.max_tokens:
         raise UserError(f"max_tokens {cfg.max_tokens} is shorter than the widest text filter {max(cfg.text_heights)}")
 
@@ -65,7 +61,7 @@ def build_model(cfg: ModelConfig, embeddings: torch.Tensor | None = None, *, pre
     """The model `cfg.name` asks for, its forward(images, tokens) -> ModelOutput.
 
     `embeddings` is the [vocab, dim] word-vector matrix (wordvectors.build_embeddings);
-    when given, its shape overrides cfg.vocab_size / cfg.embed_dim. The config
+    when given, its shape overrides cfg.vocab_size / cfg.vector_dim. The config
     actually used is `model.config` (save that one). `pretrained=False` is for
     rebuilding a model whose weights come from our own checkpoint next: the
     trunk file is not read and nothing is flagged.
@@ -74,7 +70,7 @@ def build_model(cfg: ModelConfig, embeddings: torch.Tensor | None = None, *, pre
     if embeddings is not None:
         if embeddings.dim() != 2:
             raise UserError(f"word-vector matrix must be 2-D [vocab, dim], got shape {tuple(embeddings.shape)}")
-        cfg = dataclasses.replace(cfg, vocab_size=embeddings.shape[0], embed_dim=embeddings.shape[1])
+        cfg = dataclasses.replace(cfg, vocab_size=embeddings.shape[0], vector_dim=embeddings.shape[1])
     if not pretrained:
         cfg = dataclasses.replace(cfg, trunk_weights=None)
     _check(cfg, spec)
@@ -90,7 +86,7 @@ def build_model(cfg: ModelConfig, embeddings: torch.Tensor | None = None, *, pre
 
 
 def caveats(cfg: ModelConfig, *, random_vectors: bool) -> list[str]:
-    """The labels a run's outputs must carry: 'untrained trunk', 'random word vectors' (SPEC section 5)."""
+    """The labels a run's outputs must carry: 'untrained trunk', 'random word vectors'."""
     spec = get_spec(cfg.name)
     labels = []
     if spec.uses_images and cfg.trunk_weights is None:

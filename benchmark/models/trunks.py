@@ -1,4 +1,4 @@
-"""CNN trunks from torchvision, cut where SPEC section 3 takes the feature map.
+"""CNN trunks from torchvision, cut where MRACNN takes its feature map.
 
 Nothing downloads: each trunk is built with `weights=None` and, when the user
 gives a file, the whole torchvision model's state_dict is loaded from it with
@@ -22,7 +22,7 @@ import torch
 import torchvision.models as tvm
 from torch import nn
 
-from aesthetic.benchmark.models.base import ModelConfig
+from aesthetic.benchmark.config import ModelConfig
 from aesthetic.benchmark.torchfile import safe_load
 from aesthetic.core.errors import UserError
 

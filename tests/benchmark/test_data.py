@@ -13,7 +13,7 @@ import pytest
 
 from aesthetic.benchmark.cli import main
 from aesthetic.benchmark.data import build_image_cache, load_corpus
-from tests.benchmark.conftest import train_args
+from tests.benchmark.conftest import TINY, train_args
 from tests.benchmark.synthetic import make_corpus
 
 
@@ -163,3 +163,32 @@ def test_null_and_negative_values_are_named(corpus_copy, tmp_path, capsys, chang
     assert main(["--model", "text", *train_args(corpus, images, tmp_path / "run", tmp_path / "c"), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("trunk_weights", "junk.pth: not a readable PyTorch weights file"),
+    ("glove", "vectors.txt: cannot read as a GloVe"),
+    ("threshold", "--threshold 10 must lie in [1, 10)"),
+    ("missing_images", "3 of 176 images are missing"),
+    ("missing_split", "test.parquet: missing split file"),
+])
+def test_a_refused_run_leaves_no_run_folder(corpus_copy, tmp_path, capsys, case, message) -> None:
+    """Every input is read before the first image is decoded into OUT/cache: a wrong --trunk-weights
+    or --glove file used to be found only after decoding every image, leaving a run folder behind."""
+    corpus, images = corpus_copy
+    out = tmp_path / "run"
+    extra = {"trunk_weights": ["--trunk-weights", str(tmp_path / "junk.pth")],
+             "glove": ["--glove", str(tmp_path / "vectors.txt")], "threshold": ["--threshold", "10"]}.get(case, [])
+    (tmp_path / "junk.pth").write_bytes(b"not a weights file")
+    (tmp_path / "vectors.txt").write_text("this line is not a word vector\n")
+    if case == "missing_images":
+        for path in sorted(images.glob("*.jpg"))[:3]:
+            path.unlink()
+    if case == "missing_split":
+        (corpus / "test.parquet").unlink()
+    args = ["--model", "mracnn", "--corpus", str(corpus), "--images", str(images), "--out", str(out), *TINY,
+            "--epochs", "1", *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not out.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aesthetic.benchmark.train import load_checkpoint
+from aesthetic.benchmark.checkpoint import load_checkpoint
 from tests.benchmark.conftest import train_args
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,5 +33,5 @@ def test_torchrun_two_processes_on_cpu(tiny_corpus, tmp_path) -> None:
         assert (out / name).is_file(), name
     assert proc.stdout.count("test split of") == 1               # only rank 0 reports
     last = load_checkpoint(out / "checkpoints" / "last.pt")
-    assert len(last["rng"]) == 2 and last["epoch"] == 1            # both ranks' RNG states, for exact resume
+    assert len(last["rng"]) == 2 and last["loop"]["epochs_done"] == 2   # both ranks' RNG states, for exact resume
     assert json.loads((out / "metrics.json").read_text())["metrics"]["n_images"] == 48

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aesthetic.benchmark.cli import main
-from aesthetic.benchmark.train import load_checkpoint
+from aesthetic.benchmark.checkpoint import load_checkpoint
 from tests.benchmark.conftest import train_args
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def test_resume_after_sigkill_gives_the_same_final_metrics(tiny_corpus, image_ca
     proc.send_signal(signal.SIGKILL)
     stderr = proc.communicate(timeout=60)[1].decode(errors="replace")
     assert proc.returncode == -signal.SIGKILL, stderr[-2000:]
-    assert load_checkpoint(last)["epoch"] < 2                      # killed before the last epoch was saved
+    assert load_checkpoint(last)["loop"]["epochs_done"] < 3         # killed before the last epoch was saved
     assert not (killed / "metrics.json").exists()
 
     assert main([*_args(tiny_corpus, image_cache, killed), "--resume"]) == 0
@@ -61,4 +61,4 @@ def test_resume_refuses_other_settings_and_fresh_runs_refuse_an_old_run(tiny_cor
     assert main(args) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert main([*args, "--resume", "--seed", "8"]) == 2
-    assert "seed: 7 -> 8" in capsys.readouterr().err
+    assert "--seed: 7 -> 8" in capsys.readouterr().err

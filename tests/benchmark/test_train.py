@@ -12,8 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
+from aesthetic.benchmark.checkpoint import checkpoint_config, load_checkpoint
 from aesthetic.benchmark.cli import main
-from aesthetic.benchmark.train import load_checkpoint
+from aesthetic.benchmark.config import ModelConfig, TrainConfig, from_dict
 from tests.benchmark.conftest import train_args
 
 # The text stream learns slower per step than the vision one on this corpus (random 16-d vectors).
@@ -52,7 +53,14 @@ def test_run_folder_has_every_output(runs) -> None:
                  "plots/score_distributions.png", "plots/attention.png", "plots/learning_curves.png"):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
-    assert config["train_config"]["model"] == "mracnn" and config["n_bins"] == 10 and config["threshold"] == 5.0
+    assert config["config"]["model"]["name"] == "mracnn" and config["config"]["model"]["n_bins"] == 10
+    assert config["threshold"] == 5.0
+    # config.json and both checkpoints hold the same whole config, read back as it was saved.
+    saved = from_dict(TrainConfig, config["config"])
+    for name in ("best.pt", "last.pt"):
+        path = run / "checkpoints" / name
+        assert checkpoint_config(load_checkpoint(path), path) == saved, name
+    assert saved.model.vocab_size > 3 and saved.model.vector_dim == 16 and saved.out == str(run)
     assert config["images_per_split"] == {"train": 96, "val": 32, "test": 48}
     predictions = pq.read_table(run / "predictions.parquet").to_pandas()
     assert len(predictions) == 48 and predictions["image_id"].is_monotonic_increasing
@@ -106,11 +114,11 @@ def test_evaluate_subcommand_reproduces_the_test_metrics(runs, tiny_corpus, tmp_
 
 def test_history_records_the_learning_rate_each_epoch_trained_at(tiny_corpus, tmp_path) -> None:
     from aesthetic.benchmark.runtime import setup_runtime
-    from aesthetic.benchmark.train import TrainConfig, train
+    from aesthetic.benchmark.train import train
 
     corpus, _ = tiny_corpus
-    cfg = TrainConfig(model="text", corpus=str(corpus), images=None, out=str(tmp_path / "run"), epochs=3, lr_step=1,
-                      limit=16, batch_size=16, text_maps=4, embed_dim=8, device="cpu")
+    cfg = TrainConfig(model=ModelConfig(name="text", text_maps=4), corpus=str(corpus), out=str(tmp_path / "run"),
+                      epochs=3, lr_step=1, limit=16, batch_size=16, embed_dim=8, device="cpu")
     history = train(cfg, setup_runtime("cpu"))["history"]
     # Divided by 10 after every epoch here (lr_step 1): epoch 1 trains at the initial rate, not the next one.
     assert [h["lr"] for h in history] == pytest.approx([1e-3, 1e-4, 1e-5])
@@ -137,3 +145,19 @@ def test_evaluate_keeps_the_training_threshold_on_a_corpus_with_its_own_labels(t
     again = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert again["threshold"] == trained["threshold"]
     assert again["metrics"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"], rel=1e-9)
+
+
+@pytest.mark.parametrize(("val_losses", "best_epoch", "bad_epochs", "stopped"), [
+    ([3.0, 2.0, 1.0], 3, 0, False),            # always better
+    ([1.0, 2.0, 3.0], 1, 2, True),             # patience 2 runs out
+    ([1.0, 1.0], 1, 1, False),                 # equal is not better
+    ([2.0, 1.0, 3.0, 0.5], 4, 0, False),       # a new best resets the count
+])
+def test_loop_state_keeps_the_best_epoch_and_stops_early(val_losses, best_epoch, bad_epochs, stopped) -> None:
+    from aesthetic.benchmark.train import LoopState
+
+    state = LoopState()
+    improved = [state.end_epoch({"epoch": i + 1, "val_loss": v}, patience=2) for i, v in enumerate(val_losses)]
+    assert (state.best_epoch, state.bad_epochs, state.stopped) == (best_epoch, bad_epochs, stopped)
+    assert state.epochs_done == len(val_losses) == len(state.history)
+    assert improved[best_epoch - 1] and state.best_val == min(val_losses)

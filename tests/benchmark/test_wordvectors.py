@@ -14,7 +14,7 @@ import torch
 from gensim.models import KeyedVectors
 
 from aesthetic.benchmark.models import RANDOM_WORD_VECTORS, build_model
-from aesthetic.benchmark.models.base import ModelConfig
+from aesthetic.benchmark.config import ModelConfig
 from aesthetic.benchmark.vocab import PAD, Vocab
 from aesthetic.benchmark.wordvectors import build_embeddings
 from aesthetic.core.errors import UserError
@@ -113,4 +113,4 @@ def test_vectors_feed_the_text_model(tmp_path: Path, vocab: Vocab) -> None:
     model = build_model(ModelConfig(name="text", text_maps=4), vectors.matrix)
     tokens = torch.from_numpy(vocab.encode_many([["nice shot"], ["light"]]))
     assert model(None, tokens).logits.shape == (2, 10)
-    assert model.config.embed_dim == 3 and model.config.vocab_size == len(vocab)
+    assert model.config.vector_dim == 3 and model.config.vocab_size == len(vocab)

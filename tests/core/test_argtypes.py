@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from aesthetic.core.argtypes import finite_float, float_at_least, int_at_least
+from aesthetic.core.argtypes import finite_float, float_at_least, float_in, int_at_least
 
 
 @pytest.mark.parametrize(("text", "message"), [("x", "not a number: 'x'"), ("nan", "not a finite number"),
@@ -23,6 +23,10 @@ def test_bounds() -> None:
         float_at_least(0)("-1")
     with pytest.raises(argparse.ArgumentTypeError, match="must be > 0, got 0"):
         float_at_least(0, strict=True)("0")
+    assert float_in(0, 1)("0") == 0.0 and float_in(0, 1)("0.99") == 0.99
+    for text in ("1", "-0.1"):
+        with pytest.raises(argparse.ArgumentTypeError, match=rf"must be in \[0, 1\), got {text}"):
+            float_in(0, 1)(text)
     assert int_at_least(1)("3") == 3
     with pytest.raises(argparse.ArgumentTypeError, match="must be >= 1, got 0"):
         int_at_least(1)("0")
