@@ -1,4 +1,4 @@
-"""The paper's six evaluation columns and its training loss (SPEC section 2).
+"""The paper's six evaluation columns and its training loss (the MRACNN paper: accuracy, SRCC, PLCC, MAE, RMSE, EMD with r = 1; EMD with r = 2 as the loss).
 
 Scores are the bin values 1..N; a distribution is a row of N non-negative
 numbers summing to 1. Correlations are undefined when either side is constant

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 PAPER = {
     "ava": {
-        "note": "reference numbers reported by the MRACNN paper (SPEC.md), not computed by this build",
+        "note": "reference numbers reported by the MRACNN paper (Zhang et al., IEEE TMM 2020, its AVA comment dataset), not computed by this build",
         "in_index": 250000,
         "images_without_comments": 1526,
         "usable_images": 223716,
@@ -54,7 +54,7 @@ PAPER = {
         "standard_partition": {"train": 235599, "test": 19930},
     },
     "photonet": {
-        "note": "reference numbers reported by the MRACNN paper (SPEC.md), not computed by this build; "
+        "note": "reference numbers reported by the MRACNN paper (Zhang et al., IEEE TMM 2020, its Photo.net comment dataset), not computed by this build; "
                 "its split sizes add up to 14,945, more than its 13,583 usable images",
         "in_index": 20278,
         "usable_images": 13583,

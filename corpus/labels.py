@@ -1,6 +1,6 @@
 """Per-image labels from a vote histogram: count, mean, standard deviation, high/low.
 
-SPEC.md section 2: over scores s_1..s_N the distribution p = counts / n, the mean
+As in the MRACNN paper (and NIMA before it): over scores s_1..s_N the distribution p = counts / n, the mean
 mu = sum s_i p_i, its standard deviation, and label_high = mu > threshold (5 in the
 paper, configurable). Vectorised over all images at once with numpy.
 """

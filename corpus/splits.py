@@ -17,7 +17,7 @@ import numpy as np
 from aesthetic.core.schemas import SPLITS
 
 SPLIT_CODES = {name: code for code, name in enumerate(SPLITS)}  # train 0, val 1, test 2
-# GPF-CNN's Photo.net partition, the one MRACNN used (SPEC.md section 1).
+# GPF-CNN's Photo.net partition, the one MRACNN used (Zhang et al. 2019, as the MRACNN paper reports it).
 PHOTONET_PROPORTIONS = {"train": 11754, "val": 782, "test": 2409}
 
 
