@@ -145,35 +145,18 @@ def test_one_crawler_per_output_folder(tmp_path) -> None:
         pass
 
 
-def test_plan_for_a_long_crawl_names_the_alternatives(tmp_path, caplog) -> None:
-    """A Crawl-delay of 60 s over many ids: the plan says months and suggests Wayback or a dump."""
-    import asyncio
-    import logging
-
-    from aesthetic.crawler.engine import CrawlOptions, Crawler
-    from aesthetic.crawler.politeness import PolitenessConfig
+def test_plan_for_a_long_crawl_names_the_alternatives() -> None:
+    """A Crawl-delay of 60 s over many ids: the plan says weeks and suggests Wayback or a dump."""
+    from aesthetic.crawler.engine import plan_lines
+    from aesthetic.crawler.politeness import PolitenessConfig, Spacing
     from aesthetic.crawler.sites import SITES
     from aesthetic.crawler.sources import make_source
 
-    with running_app(make_app([], SiteConfig(crawl_delay=60))) as base:
-        site = SITES["ava"]
-        crawler = Crawler(CrawlOptions(site=site, source=make_source("live", site, base), out=tmp_path / "out",
-                                       secret=b"s" * 32, contact="me@example.org", politeness=PolitenessConfig()))
-        crawler.add_ids(range(1, 25_554))
-
-        async def plan_only() -> None:
-            from aesthetic.crawler.fetch import Fetcher
-            from aesthetic.crawler.politeness import Politeness
-
-            async with Fetcher(crawler.o.source.allow, contact="me@example.org") as fetcher:
-                crawler.politeness = Politeness(crawler.o.politeness, fetcher)
-                with caplog.at_level(logging.INFO):
-                    await crawler._plan()
-
-        asyncio.run(plan_only())
-        crawler.ledger.close()
-        crawler._lock.__exit__()
-    text = caplog.text
+    lines, eta = plan_lines(todo=25_553, final=0, entry_url="https://www.dpchallenge.com/",
+                            source=make_source("live", SITES["ava"], None), spacing=Spacing(60.0, "robots.txt", 60.0, 60.0),
+                            config=PolitenessConfig(), dataset="ava", wayback_possible=True)
+    text = "\n".join(lines)
+    assert eta == 25_553 * 60
     assert "25,553 pages at 1 per 60 s ≈ 18 days" in text
     assert "--source wayback" in text and "aesthetic-build-splits ava --comments" in text
 

@@ -139,19 +139,24 @@ def test_user_agent_and_from_carry_the_contact(run_crawl, tmp_path) -> None:
         assert record.headers["From"] == "crawler-tests@example.org"
 
 
-def test_redirect_off_host_is_refused(run_crawl, tmp_path) -> None:
-    elsewhere = make_app(fake_items(3), SiteConfig())  # a server under a host name the source does not own
+@pytest.mark.parametrize("where", ["another host name", "the same host on another port"])
+def test_redirect_off_host_is_refused(run_crawl, tmp_path, where: str) -> None:
+    elsewhere = make_app(fake_items(3), SiteConfig())  # a server the source does not own
     with running_app(elsewhere) as other:
         port = other.rsplit(":", 1)[1]
-        redirects = {1000: f"http://localhost:{port}/image.php?IMAGE_ID=1001", 1001: "/image.php?IMAGE_ID=1002"}
+        host = "localhost" if where == "another host name" else "127.0.0.1"
+        redirects = {1000: f"http://{host}:{port}/image.php?IMAGE_ID=1000", 1001: "/image.php?IMAGE_ID=1002"}
         with running_app(make_app(fake_items(3), SiteConfig(redirects=redirects))) as base:
-            result = run_crawl(base, [1000, 1001])
-    assert elsewhere["log"] == []  # nothing reached the other host
+            result = run_crawl(base, [1000, 1001, 1002])
+    assert elsewhere["log"] == []  # nothing reached the other server
     ledger = Ledger(tmp_path / "out" / "ledger.sqlite")
     row = ledger.get("ava", 1000)
     assert row.state == "failed" and "not one of this source's hosts" in row.last_error
-    assert ledger.get("ava", 1001).state == "done"  # an on-host redirect is followed
-    assert result.counts["failed"] == 1
+    # An on-host redirect is followed, but to another item's page: that page is not credited to 1001.
+    row = ledger.get("ava", 1001)
+    assert row.state == "failed" and "another page than" in row.last_error and row.n_comments is None
+    assert ledger.get("ava", 1002).state == "done"
+    assert result.counts["failed"] == 2
 
 
 def test_size_cap(run_crawl, tmp_path) -> None:
@@ -232,7 +237,7 @@ def test_robots_txt_redirect_hops_are_spaced_checked_and_archived_like_any_reque
     recorded: list[tuple[str, int]] = []
 
     async def crawl(base: str) -> None:
-        async with Fetcher(HostAllowList(["127.0.0.1"]), contact="t@example.org") as fetcher:
+        async with Fetcher(HostAllowList([base]), contact="t@example.org") as fetcher:
             policy = Politeness(PolitenessConfig(min_delay=0.0), fetcher,
                                 record=lambda r: recorded.append((r.url[len(base):], r.status)))
             assert (await policy.request(base + "/public")).status == 200
