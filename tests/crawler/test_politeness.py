@@ -247,3 +247,43 @@ def test_robots_txt_redirect_hops_are_spaced_checked_and_archived_like_any_reque
     with running_app(app) as base:
         asyncio.run(crawl(base))
     assert recorded == [("/robots.txt", 301), ("/robots-real.txt", 200), ("/public", 200)]
+
+
+CPU_HOG = "while True:\n    pass\n"
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most arrivals in any window [t, t + 1 s)."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+@pytest.mark.slow
+def test_crawl_delay_holds_at_the_server_while_the_cpus_are_saturated(run_crawl, tmp_path) -> None:
+    """One busy-looping process per core competes with the crawler (and with the server thread that logs
+    arrivals): a late send must not be followed by an early one. From the server's own arrival log, every
+    request (robots.txt included) is at least the Crawl-delay after the one before, less 1 ms of clock
+    tolerance, and no second holds more requests than the delay allows."""
+    import os
+    import subprocess
+    import sys
+
+    delay, n = 0.05, 60
+    hogs = [subprocess.Popen([sys.executable, "-c", CPU_HOG]) for _ in range(os.cpu_count() or 2)]
+    try:
+        app = make_app(fake_items(n), SiteConfig(crawl_delay=delay))
+        with running_app(app) as base:
+            result = run_crawl(base, range(1000, 1000 + n), autothrottle=True)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    log = app["log"]
+    assert result.counts["done"] == n and len(log) == n + 1
+    assert min(gaps(log)) >= delay - 0.001, sorted(gaps(log))[:5]
+    assert _busiest_second([r.time for r in log]) <= int(1 / delay) + 1
