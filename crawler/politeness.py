@@ -235,18 +235,12 @@ class Politeness:
         async with state.slots:
             async with state.sending:
                 await self._turn(state)
-                sent = asyncio.Event()
-                fetch = asyncio.ensure_future(self.fetcher.get_once(url, sent=sent.set))
-                left = asyncio.ensure_future(sent.wait())
-                try:
-                    await asyncio.wait([fetch, left], return_when=asyncio.FIRST_COMPLETED)
-                except BaseException:
-                    fetch.cancel()
-                    raise
-                finally:
-                    left.cancel()
-                # The send time (or, if it never left, now): the next request's spacing counts from here.
-                state.next_start = max(state.next_start, time.monotonic() + state.delay)
+                # Nothing to space: no need to wait for the send. 3,000 local pages, delays 0, concurrency 8
+                # (the perf/crawl.py setting): 511-606 pages/s with this path, 415-510 without (two runs each).
+                if state.delay <= 0:
+                    fetch = asyncio.ensure_future(self.fetcher.get_once(url))
+                else:
+                    fetch = await self._send(state, url)
             try:
                 response = await fetch
             except FetchError as exc:
@@ -260,6 +254,22 @@ class Politeness:
                 response = dataclasses.replace(response, archive_ref=self.record(response))
             self._observe(state, response)
             return response
+
+    async def _send(self, state: HostState, url: str) -> asyncio.Future[Response]:
+        """Start the request and return once it has left (or failed): the next request's spacing counts
+        from that moment, so a send delayed by a busy machine pushes the next one back too."""
+        sent = asyncio.Event()
+        fetch = asyncio.ensure_future(self.fetcher.get_once(url, sent=sent.set))
+        left = asyncio.ensure_future(sent.wait())
+        try:
+            await asyncio.wait([fetch, left], return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            fetch.cancel()
+            raise
+        finally:
+            left.cancel()
+        state.next_start = max(state.next_start, time.monotonic() + state.delay)
+        return fetch
 
     @staticmethod
     async def _turn(state: HostState) -> None:

@@ -106,10 +106,17 @@ def test_backoff_delay_formula_is_jittered_exponential_and_capped() -> None:
     assert all(300.0 <= backoff_delay(n, 2.0, 600.0, rng) <= 600.0 for n in (1025, 5000, 10**6))
 
 
-def test_retry_after_parses_seconds_and_http_dates() -> None:
-    assert parse_retry_after("120") == 120.0
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now_wall=1445412440.0) == pytest.approx(40.0)
-    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120.0), (" 7 ", 7.0), ("1.5", 1.5), ("0", 0.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 40.0),
+    ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),          # a date already past: now
+    # Not delta-seconds nor an HTTP date: absent, so the normal backoff applies (NaN used to mean "at once").
+    ("nan", None), ("NaN", None), ("-5", None), ("-0", None), ("inf", None), ("1e3", None), ("0x10", None),
+    ("soon", None), ("", None), (None, None), ("Wed, 99 Foo 2015 07:28:00 GMT", None),
+])
+def test_retry_after_parses_seconds_and_http_dates(value, seconds) -> None:
+    parsed = parse_retry_after(value, now_wall=1445412440.0)
+    assert parsed == (pytest.approx(seconds) if seconds is not None else None)
 
 
 def test_block_page_pauses_then_stops_with_bounded_requests(run_crawl, tmp_path) -> None:
