@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "recent rate and ETA, and whether every committed comments part is whole (exit 1 if not: "
                     "`reparse` rebuilds them from raw/).")
     status.add_argument("dir", type=Path, metavar="DIR", help="the crawl folder (the --out of the crawl)")
-    status.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    status.add_argument("--json", action="store_true",
+                        help="print the figures as one JSON object (one entry per dataset, and "
+                             "\"damaged_parts\" when a comments part is damaged)")
     status.set_defaults(command="status")
     rep = sub.add_parser(
         "reparse", help="rebuild comments/ from raw/*.warc.gz with the current parser (no network)",

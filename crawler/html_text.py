@@ -57,10 +57,13 @@ def _usable(label: str | None) -> str | None:
     if label in _REFUSED:
         return None
     try:
-        info = codecs.lookup(label)
+        codec = codecs.lookup(label).name
+        "x".encode(codec)  # LookupError also for the codecs that are not text encodings (rot13, base64)
     except LookupError:
         return None
-    return info.name if info._is_text_encoding else None  # not rot13, base64...
+    except UnicodeError:
+        pass  # a text encoding that cannot write "x" is still one
+    return codec
 
 
 def declared_charset(body: bytes, content_type: str | None) -> str | None:
