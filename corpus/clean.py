@@ -25,11 +25,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aesthetic.core.text import INVISIBLE_PATTERN, strip_invisible
 from aesthetic.corpus.bytescan import rows_with_bytes
 from aesthetic.corpus.tokenize import tokenize
 
-# 2: quote headers in any case, vertical tabs collapsed; 3: score mentions in the forms real voters write
-RULE_SET_VERSION = "3"
+# 2: quote headers in any case, vertical tabs collapsed; 3: score mentions in the forms real voters write;
+# 4: invisible characters (controls, bidi overrides) removed
+RULE_SET_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,15 @@ def html_to_text(text: str) -> str:
       "entities (&amp; &#39; ...) are decoded.", "transform", _HTML_CANDIDATE)
 def _html(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return _rewrite(text, pc.match_substring_regex(text, _HTML_CANDIDATE), _each(html_to_text))
+
+
+# -- invisible characters: the crawler's own rule (aesthetic.core.text), for imported dumps too --
+@rule("invisible", "Remove invisible characters: control characters (C0 and C1, except the whitespace ones, "
+      "which the whitespace rule turns into spaces) and the bidirectional override and isolate characters "
+      "U+202A-U+202E and U+2066-U+2069, which reorder or hide what a comment says; the crawler applies the "
+      "same rule to the pages it parses.", "transform", INVISIBLE_PATTERN)
+def _invisible(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    return _rewrite(text, pc.match_substring_regex(text, INVISIBLE_PATTERN), _each(strip_invisible))
 
 
 # -- Unicode and whitespace ------------------------------------------------------------------

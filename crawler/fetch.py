@@ -1,12 +1,15 @@
 """The HTTP client: one aiohttp session with the safety rules every request obeys.
 
-- Only http(s), only to the hosts the source allows; redirects are never followed
-  here: politeness.py follows them by hand (at most 5), each hop
-  through `get_once` and its check, so nothing leaves those hosts.
+- Only http(s), only to the origins the source allows (an origin is scheme, host
+  AND port: the same host on another port is another server); redirects are never
+  followed here: politeness.py follows them by hand (at most 5), each hop
+  through `get_once` and its check, so nothing leaves those origins.
 - A size cap, read in chunks: an endless or huge answer is cut off, not buffered.
 - Connect/read timeouts; TLS certificates are verified (aiohttp's default, never turned off).
 - The User-Agent names the tool and the operator's contact; the `From` header
   carries the contact too (RFC 9110), so a site admin can reach a human.
+- The moment a request's headers really leave (aiohttp's trace hook) is reported
+  to the caller, so politeness spaces requests as the server sees them.
 Nothing here is site-specific, and nothing from a response is ever used as a path.
 """
 
@@ -14,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -61,20 +65,61 @@ def user_agent(contact: str | None) -> str:
     return f"aesthetic-comments/{__version__}" + (f" (+{contact})" if contact else "")
 
 
-class HostAllowList:
-    """The hosts a source may talk to: exact names plus, optionally, their sub-domains."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    def __init__(self, hosts: Iterable[str], *, subdomains_of: Iterable[str] = ()) -> None:
-        self.hosts = {h.lower() for h in hosts}
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a URL points, as the same-origin rule sees it (RFC 6454): scheme, host and port."""
+
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        port = "" if self.port == DEFAULT_PORTS[self.scheme] else f":{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}{port}"
+
+
+def origin(url: str) -> Origin:
+    """The origin of an http(s) URL; RefusedURL for another scheme, no host, a bad port or credentials
+    in the URL (`http://user@host/` is never fetched: it would be a second name for the same server)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise RefusedURL(f"refused {url!r}: only http and https are fetched")
+    if not parts.hostname:
+        raise RefusedURL(f"refused {url!r}: no host")
+    if parts.username is not None or parts.password is not None:
+        raise RefusedURL(f"refused {url!r}: a URL with credentials in it")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise RefusedURL(f"refused {url!r}: {exc}") from None
+    if port == 0:
+        raise RefusedURL(f"refused {url!r}: port 0")
+    return Origin(scheme, parts.hostname.lower().rstrip("."), port or DEFAULT_PORTS[scheme])
+
+
+class HostAllowList:
+    """The origins a source may talk to: exact origins (URLs such as "https://www.dpchallenge.com"),
+    plus, optionally, the sub-domains of a domain under the first origin's scheme and port (the real
+    site's photo host)."""
+
+    def __init__(self, origins: Iterable[str], *, subdomains_of: Iterable[str] = ()) -> None:
+        self.origins = [origin(o) for o in origins]
         self.suffixes = tuple("." + d.lower() for d in subdomains_of)
 
-    def check(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise RefusedURL(f"refused {url!r}: only http and https are fetched")
-        host = (parts.hostname or "").lower()
-        if host not in self.hosts and not (self.suffixes and host.endswith(self.suffixes)):
-            raise RefusedURL(f"refused {url!r}: host {host!r} is not one of this source's hosts {sorted(self.hosts)}")
+    def check(self, url: str) -> Origin:
+        """The URL's origin if it is allowed, else RefusedURL."""
+        where = origin(url)
+        main = self.origins[0]
+        if where in self.origins or (where.host.endswith(self.suffixes)
+                                     and (where.scheme, where.port) == (main.scheme, main.port)):
+            return where
+        raise RefusedURL(f"refused {url!r}: {where} is not one of this source's hosts "
+                         f"({', '.join(str(o) for o in self.origins)})")
 
 
 class Fetcher:
@@ -94,6 +139,8 @@ class Fetcher:
         self.headers = {"User-Agent": user_agent(contact), "Accept-Encoding": "gzip, deflate"}
         if contact:
             self.headers["From"] = contact
+        self._trace = aiohttp.TraceConfig()
+        self._trace.on_request_headers_sent.append(_headers_sent)
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout, sock_read=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -111,6 +158,7 @@ class Fetcher:
                 cookie_jar=aiohttp.DummyCookieJar(),  # no state carried between requests
                 connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300),
                 auto_decompress=True,
+                trace_configs=[self._trace],
             )
         return self._session
 
@@ -119,13 +167,14 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
-    async def get_once(self, url: str) -> Response:
+    async def get_once(self, url: str, sent: Callable[[], None] | None = None) -> Response:
         """One GET, no redirect following (politeness.py follows, spacing and checking each hop);
-        RefusedURL off the allowed hosts."""
+        RefusedURL off the allowed hosts. `sent` is called the moment the request headers are written
+        to the connection (after any connect and TLS handshake), not when the call started."""
         self.allow.check(url)
         started = time.monotonic()
         try:
-            async with self._client().get(url, allow_redirects=False) as resp:
+            async with self._client().get(url, allow_redirects=False, trace_request_ctx=sent) as resp:
                 declared = resp.content_length
                 if declared is not None and declared > self.max_bytes:
                     raise TooLarge(f"{url}: {declared} bytes declared, over the {self.max_bytes}-byte cap")
@@ -152,3 +201,10 @@ class Fetcher:
             raise FetchError(f"{url}: timed out") from exc
         except aiohttp.ClientError as exc:
             raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+async def _headers_sent(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
+    """aiohttp's trace hook: tell the caller of `get_once` that its request has left."""
+    sent = context.trace_request_ctx
+    if sent is not None:
+        sent()

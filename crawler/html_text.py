@@ -1,10 +1,16 @@
 """Bytes of a fetched page -> str, and an HTML node -> the plain text a reader sees.
 
-Both site parsers need the same two things: decode a page the way a browser
-would (the declared charset first, then UTF-8, then Windows-1252, because old
-DPChallenge pages are cp1252 and often say nothing), and turn a comment's HTML
-into text where `<br>` and block boundaries are line breaks while the source's
-own line breaks (including the live site's `\\r\\n`) are just spaces.
+Both site parsers need the same two things. Decoding as the page meant it: a
+byte-order mark, else the charset the server declared (the HTTP header, then a
+`<meta>` in the first 4 KiB, as browsers do), with only the bytes that are not
+valid in it replaced, so one stray byte cannot turn a UTF-8 page into cp1252
+mojibake; only when nothing usable is declared is the encoding guessed (UTF-8
+when most of the non-ASCII bytes form UTF-8 sequences, else Windows-1252: old
+DPChallenge pages are cp1252 and often say nothing). And text as a reader sees
+it: `<br>` and block boundaries are line breaks while the source's own line
+breaks (including the live site's `\\r\\n`) are just spaces; `<script>`,
+`<style>`, `<template>` and `<noscript>` contribute nothing; invisible control
+and bidi characters are removed (aesthetic.core.text, the corpus cleaner's rule too).
 """
 
 from __future__ import annotations
@@ -14,59 +20,111 @@ import re
 
 from selectolax.lexbor import LexborNode
 
+from aesthetic.core.text import strip_invisible
+
 # A private-use character marks forced line breaks while HTML whitespace is collapsed.
 BREAK = "\ue000"
 # Elements a browser starts on a new line (`<br>` ends one); the BeautifulSoup baseline uses the same list.
 BLOCK_TAGS = ("p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table")
 _BREAKING_TAGS = ", ".join(("br", *BLOCK_TAGS))
-_SPACES = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
+# Elements whose content is never shown as text: code, styles, inert templates, the no-script fallback.
+INVISIBLE_TAGS = ("script", "style", "template", "noscript")
+_INVISIBLE_SELECTOR = ", ".join(INVISIBLE_TAGS)
+_SPACES = re.compile(r"[ \t\n\r\f\v\x85\xa0\u200b]+")
 _MANY_BREAKS = re.compile(r"\n{3,}")
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 # Browsers (WHATWG Encoding) read these labels as Windows-1252; so must we, or 0x80-0x9F break.
 _AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii", "cp819"}
+# Never honoured from a page: UTF-7 smuggles markup past filters (WHATWG drops it too).
+_REFUSED = {"utf-7", "utf7", "unicode-1-1-utf-7"}
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+# A well-formed multi-byte UTF-8 sequence (RFC 3629), for guessing undeclared pages.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _usable(label: str | None) -> str | None:
+    """The Python codec for a declared charset label, or None if it is unknown or not honoured."""
+    if not label:
+        return None
+    label = label.strip().lower()
+    if label in _AS_CP1252:
+        return "cp1252"
+    if label in _REFUSED:
+        return None
+    try:
+        codec = codecs.lookup(label).name
+        "x".encode(codec)  # LookupError also for the codecs that are not text encodings (rot13, base64)
+    except LookupError:
+        return None
+    except UnicodeError:
+        pass  # a text encoding that cannot write "x" is still one
+    return codec
 
 
 def declared_charset(body: bytes, content_type: str | None) -> str | None:
-    """The charset the server declared: HTTP header parameter first, then a `<meta>` in the head."""
+    """The codec of the charset the server declared: HTTP header parameter first, then a `<meta>` in the
+    head; a label that is unknown is no declaration."""
     if content_type:
         found = _HEADER_CHARSET.search(content_type)
-        if found:
-            return found.group(1)
+        if found and (codec := _usable(found.group(1))):
+            return codec
     found = _META_CHARSET.search(body[:4096])
-    return found.group(1).decode("ascii") if found else None
+    return _usable(found.group(1).decode("ascii")) if found else None
+
+
+def guess_charset(body: bytes) -> str:
+    """For a page that declares nothing: UTF-8 if it decodes, or if most non-ASCII bytes form UTF-8
+    sequences (a UTF-8 page with a stray byte); else Windows-1252."""
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    in_sequences = sum(map(len, _UTF8_SEQUENCE.findall(body)))
+    return "utf-8" if 2 * in_sequences > len(_HIGH_BYTE.findall(body)) else "cp1252"
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Decode a page: declared charset, else UTF-8, else Windows-1252 (never fails).
+    """Decode a page (see the module docstring); never fails: invalid bytes become U+FFFD."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, errors="replace")
+    codec = declared_charset(body, content_type) or guess_charset(body)
+    return body.decode(codec, errors="replace")
 
-    A declaration that is unknown or contradicted by the bytes is ignored, as
-    browsers effectively do for these sites' legacy pages.
-    """
-    candidates: list[str] = []
-    declared = declared_charset(body, content_type)
-    if declared:
-        label = declared.strip().lower()
-        candidates.append("cp1252" if label in _AS_CP1252 else label)
-    candidates += ["utf-8", "cp1252"]
-    for encoding in candidates:
-        try:
-            codecs.lookup(encoding)
-            text = body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
-        return text[1:] if text.startswith("\ufeff") else text
-    # cp1252 leaves five bytes undefined; replacing them is the only lossy case.
-    return body.decode("cp1252", errors="replace")
+
+def drop_invisible(node: LexborNode) -> None:
+    """Remove the elements whose content a reader never sees (the outermost ones: an inner one goes with
+    its container, and a destroyed node must not be touched again)."""
+    found = node.css(_INVISIBLE_SELECTOR)
+    if not found:
+        return
+    ids = {n.mem_id for n in found}
+    for element in [n for n in found if not _inside(n, ids)]:
+        element.decompose()
+
+
+def _inside(node: LexborNode, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
 
 
 def node_text(node: LexborNode) -> str:
     """The visible text of `node`: `<br>`/blocks become newlines, other whitespace one space.
 
     Entities are already decoded by the parser. Images contribute nothing.
-    Modifies the subtree (breaks are inserted as text), so call it last.
+    Modifies the subtree (invisible elements removed, breaks inserted as text), so call it last.
     """
+    drop_invisible(node)
     for element in node.css(_BREAKING_TAGS):
         if element.tag == "br":
             element.replace_with(BREAK)
@@ -77,7 +135,7 @@ def node_text(node: LexborNode) -> str:
 
 
 def collapse_text(raw: str) -> str:
-    """Collapse HTML whitespace; `BREAK` marks become single newlines (at most one blank line)."""
-    lines = (line.strip() for line in _SPACES.sub(" ", raw).split(BREAK))
+    """Invisible characters removed, HTML whitespace collapsed; `BREAK` marks become single newlines
+    (at most one blank line)."""
+    lines = (line.strip() for line in _SPACES.sub(" ", strip_invisible(raw)).split(BREAK))
     return _MANY_BREAKS.sub("\n\n", "\n".join(lines)).strip()
-

@@ -19,6 +19,9 @@ from pathlib import Path
 from aesthetic.core.errors import UserError
 
 STATES = ("pending", "done", "missing", "failed", "blocked")
+# How a robots.txt refusal starts its last_error (politeness.Disallowed's message): `blocked` for such an
+# item means "the site asks crawlers to keep away", not "the site blocks us".
+DISALLOWED = "disallowed by robots.txt"
 FINAL_STATES = ("done", "missing")
 
 _SCHEMA = """
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS items (
     warc_offset INTEGER,
     image_url TEXT,
     image_state TEXT,
+    image_error TEXT,
     PRIMARY KEY (dataset, item_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_state ON items (dataset, state, item_id);
@@ -85,7 +89,11 @@ class ItemRow:
     warc_offset: int | None
     image_url: str | None
     image_state: str | None
+    image_error: str | None
 
+
+# Columns added after the first release, with their type: an older ledger gains them when opened.
+_ADDED_COLUMNS = {"image_error": "TEXT"}
 
 _ITEM_COLUMNS = ", ".join(ItemRow.__dataclass_fields__)
 
@@ -102,6 +110,10 @@ class Ledger:
             # FULL: a commit is on disk when it returns, so `done` survives a power cut too.
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(items)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.Error) as err:
             # A damaged ledger, or a folder we may not write: the user's to fix, and nothing is touched.
             raise UserError(f"{self.path}: cannot open the crawl ledger ({err})",
@@ -135,7 +147,8 @@ class Ledger:
                 "UPDATE items SET state='pending', attempts=0 WHERE dataset=? AND state IN ('failed','blocked')",
                 (dataset,),
             )
-            self.db.execute("UPDATE items SET image_state=NULL WHERE dataset=? AND image_state='failed'", (dataset,))
+            self.db.execute("UPDATE items SET image_state=NULL, image_error=NULL WHERE dataset=? "
+                            "AND image_state='failed'", (dataset,))
         return cur.rowcount
 
     def counts(self, dataset: str | None = None) -> dict[str, int]:
@@ -173,11 +186,29 @@ class Ledger:
             yield from rows
             last = rows[-1][0]
 
-    def count_image_todo(self, dataset: str) -> int:
+    def image_counts(self, dataset: str) -> dict[str, int]:
+        """Photos of done items: stored (verified), failed (waiting for --retry-failed), todo (never tried)."""
+        counts = {"stored": 0, "failed": 0, "todo": 0}
+        names = {"ok": "stored", "failed": "failed", None: "todo"}
+        for state, n in self.db.execute(
+            "SELECT image_state, COUNT(*) FROM items WHERE dataset=? AND state='done' AND image_url IS NOT NULL "
+            "GROUP BY image_state", (dataset,),
+        ):
+            counts[names.get(state, "todo")] += n
+        return counts
+
+    def image_failures(self, dataset: str, limit: int) -> list[tuple[int, str | None]]:
+        """(item id, why) of the first `limit` done items whose photo failed."""
         return self.db.execute(
-            "SELECT COUNT(*) FROM items WHERE dataset=? AND state='done' AND image_url IS NOT NULL "
-            "AND (image_state IS NULL OR image_state!='ok')",
-            (dataset,),
+            "SELECT item_id, image_error FROM items WHERE dataset=? AND state='done' AND image_state='failed' "
+            "ORDER BY item_id LIMIT ?", (dataset, limit),
+        ).fetchall()
+
+    def count_disallowed(self, dataset: str) -> int:
+        """Blocked items that robots.txt keeps us from (retrying them cannot help while it says so)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM items WHERE dataset=? AND state='blocked' AND last_error LIKE ?",
+            (dataset, DISALLOWED + "%"),
         ).fetchone()[0]
 
     def get(self, dataset: str, item_id: int) -> ItemRow | None:
@@ -220,9 +251,10 @@ class Ledger:
                 )
             self._write_outcomes(dataset, outcomes)
 
-    def set_image_state(self, dataset: str, item_id: int, state: str) -> None:
+    def set_image_state(self, dataset: str, item_id: int, state: str, error: str | None = None) -> None:
         with self._tx():
-            self.db.execute("UPDATE items SET image_state=? WHERE dataset=? AND item_id=?", (state, dataset, item_id))
+            self.db.execute("UPDATE items SET image_state=?, image_error=? WHERE dataset=? AND item_id=?",
+                            (state, error, dataset, item_id))
 
     def _write_outcomes(self, dataset: str, outcomes: Iterable[Outcome]) -> None:
         self.db.executemany(
@@ -252,6 +284,10 @@ class Ledger:
 
     def committed_batches(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT seq FROM batches")}
+
+    def batch_rows(self) -> list[tuple[int, int]]:
+        """(seq, n_rows) of every committed comments part, in order."""
+        return self.db.execute("SELECT seq, n_rows FROM batches ORDER BY seq").fetchall()
 
     def next_batch_seq(self) -> int:
         return (self.db.execute("SELECT MAX(seq) FROM batches").fetchone()[0] or 0) + 1

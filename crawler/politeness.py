@@ -2,10 +2,18 @@
 
 Per host it keeps
 - robots.txt rules (robots.py): Disallow obeyed, RFC 9309 error handling;
-- a spacing between request starts: max(--min-delay, Crawl-delay/Request-rate),
-  raised AutoThrottle-style when the host gets slow (Scrapy's rule: move the
-  delay halfway towards latency / concurrency, never below the floor);
-- a concurrency limit (default 1 request in flight);
+- a spacing between requests as the server sees them: the floor is
+  max(--min-delay, Crawl-delay/Request-rate), raised AutoThrottle-style when the
+  host gets slow (Scrapy's rule: move the delay halfway towards latency /
+  concurrency, never below the floor). It is counted from the moment the previous
+  request really left (aiohttp's trace hook, after connect and TLS), not from when
+  our wait ended: on a loaded machine a request can leave late, and spacing from
+  the wait would let the next one follow it too closely. With one request in
+  flight per host (the default) the floor is also counted from the previous
+  answer, so the server's own arrival log never shows two requests closer than
+  the floor, however late either was sent;
+- a concurrency limit (default 1 request in flight); requests leave one at a
+  time, each after the previous one's send time is known;
 - a pause: Retry-After on 429/503, otherwise jittered exponential backoff with a cap;
 - block detection: the site's block page, or a run of tiny/odd answers, pauses the
   host for a long cool-down; if the block is still there after it, `HostBlocked`
@@ -22,13 +30,15 @@ import dataclasses
 import email.utils
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from aesthetic.crawler.fetch import FetchError, Fetcher, Response
+from aesthetic.crawler.fetch import FetchError, Fetcher, Response, origin
+from aesthetic.crawler.ledger import DISALLOWED
 from aesthetic.crawler.robots import ROBOTS_TTL_S, RobotsRules
 
 log = logging.getLogger(__name__)
@@ -51,7 +61,7 @@ class PolitenessConfig:
 
 
 class Disallowed(Exception):
-    """robots.txt disallows this URL for us."""
+    """robots.txt disallows this URL for us (the message starts with ledger.DISALLOWED)."""
 
 
 class RobotsUnreachable(Exception):
@@ -60,6 +70,7 @@ class RobotsUnreachable(Exception):
     def __init__(self, origin: str, detail: str, retry_at: float, failures: int) -> None:
         super().__init__(f"robots.txt of {origin} is unreachable ({detail}); nothing is fetched there until it answers")
         self.origin = origin
+        self.detail = detail
         self.retry_at = retry_at
         self.failures = failures
 
@@ -69,22 +80,26 @@ class HostBlocked(Exception):
 
 
 def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    """The host key of the policy: scheme, host and port, normalised (`HTTP://H:80` is `http://h`), so
+    one server never gets two spacings."""
+    return str(origin(url))
+
+
+_DELTA_SECONDS = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 
 
 def parse_retry_after(value: str | None, now_wall: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or not
+    one of those (a negative number, "nan", "inf", "soon"...): the normal backoff then applies. Fractional
+    seconds are accepted (RFC 9110 has only digits, but servers send "1.5")."""
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _DELTA_SECONDS.match(value):
+        return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
@@ -101,12 +116,25 @@ def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) ->
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
+@dataclass(frozen=True)
+class Spacing:
+    """What the plan says about one host's spacing."""
+
+    floor: float          # never closer than this
+    source: str           # where the floor comes from: "robots.txt" or "--min-delay"
+    current: float        # the spacing now (the floor, or more after AutoThrottle raised it)
+    robots: float | None  # what robots.txt asks for, if anything
+
+
 @dataclass
 class HostState:
     origin: str
     floor: float                       # max(min_delay, robots delay): never spaced closer
     delay: float                       # current spacing (floor, raised by AutoThrottle)
     slots: asyncio.Semaphore
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)  # one request leaves at a time
+    floor_source: str = "--min-delay"
+    robots_delay: float | None = None
     robots: RobotsRules | None = None
     robots_at: float = 0.0
     robots_failures: int = 0
@@ -162,7 +190,7 @@ class Politeness:
             if obey_robots:
                 rules = await self.robots(state)
                 if not rules.allowed(url):
-                    raise Disallowed(f"{url} is disallowed by {state.origin}/robots.txt")
+                    raise Disallowed(f"{DISALLOWED}: {url} ({state.origin}/robots.txt)")
             response = await self._spaced_get(state, url)
             location = response.header("Location")
             if response.status not in REDIRECT_STATUSES or not location:
@@ -193,32 +221,61 @@ class Politeness:
                 log.warning("robots.txt of %s unreachable (%s); retrying in %.1f s", state.origin, rules.detail, wait)
                 raise RobotsUnreachable(state.origin, rules.detail, state.robots_retry_at, state.robots_failures)
             state.robots_failures = 0
-            robots_delay = rules.delay()
+            robots_delay = state.robots_delay = rules.delay()
             state.floor = max(self.config.min_delay, robots_delay or 0.0)
+            state.floor_source = "robots.txt" if (robots_delay or 0.0) > self.config.min_delay else "--min-delay"
             state.delay = max(state.delay, state.floor)
+            # The robots.txt request itself was spaced by the old floor; the next one keeps the new one.
+            state.next_start = max(state.next_start, state.robots_at + state.floor)
             if robots_delay is not None:
                 log.info("%s asks for %.3g s between requests (robots.txt)", state.origin, robots_delay)
             return rules
 
     async def _spaced_get(self, state: HostState, url: str) -> Response:
         async with state.slots:
-            while True:
-                now = time.monotonic()
-                wait = max(state.next_start, state.paused_until) - now
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
-            state.next_start = now + state.delay
+            async with state.sending:
+                await self._turn(state)
+                # Nothing to space: no need to wait for the send. 3,000 local pages, delays 0, concurrency 8
+                # (the perf/crawl.py setting): 511-606 pages/s with this path, 415-510 without (two runs each).
+                if state.delay <= 0:
+                    fetch = asyncio.ensure_future(self.fetcher.get_once(url))
+                else:
+                    fetch = await self._send(state, url)
             try:
-                response = await self.fetcher.get_once(url)
+                response = await fetch
             except FetchError as exc:
                 if exc.retryable:
                     self._failed(state, None)
                 raise
+            finally:
+                if self.config.concurrency <= 1:  # one in flight: the floor also counts from the answer
+                    state.next_start = max(state.next_start, time.monotonic() + state.floor)
             if self.record is not None:
                 response = dataclasses.replace(response, archive_ref=self.record(response))
             self._observe(state, response)
             return response
+
+    async def _send(self, state: HostState, url: str) -> asyncio.Future[Response]:
+        """Start the request and return once it has left (or failed): the next request's spacing counts
+        from that moment, so a send delayed by a busy machine pushes the next one back too."""
+        sent = asyncio.Event()
+        fetch = asyncio.ensure_future(self.fetcher.get_once(url, sent=sent.set))
+        left = asyncio.ensure_future(sent.wait())
+        try:
+            await asyncio.wait([fetch, left], return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            fetch.cancel()
+            raise
+        finally:
+            left.cancel()
+        state.next_start = max(state.next_start, time.monotonic() + state.delay)
+        return fetch
+
+    @staticmethod
+    async def _turn(state: HostState) -> None:
+        """Wait until the host's next request may leave (spacing and any pause)."""
+        while (wait := max(state.next_start, state.paused_until) - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
 
     # --- what answers teach us ---------------------------------------------------
     def _observe(self, state: HostState, response: Response) -> None:
@@ -256,20 +313,18 @@ class Politeness:
         state.odd += 1
         if state.odd >= self.config.odd_run:
             state.odd = 0
-            self.note_block(url, f"{self.config.odd_run} odd answers in a row (last: {why})")
+            self.note_block(url, f"{self.config.odd_run} odd answers in a row, the last: {why}")
 
     def note_block(self, url: str, why: str) -> None:
         """The host is blocking us: cool down, and raise HostBlocked if it persists."""
         state = self.host(url)
         state.blocks += 1
         if state.blocks >= self.config.block_strikes:
-            raise HostBlocked(
-                f"{state.origin} is still blocking this client after a {self.config.block_cooldown:g} s cool-down "
-                f"({why}); stopped to avoid hammering it"
-            )
+            raise HostBlocked(f"{state.origin} is still blocking this client after a {self.config.block_cooldown:g} s "
+                              f"cool-down ({why})")
         log.warning("%s looks blocked (%s); pausing it for %g s", state.origin, why, self.config.block_cooldown)
         state.paused_until = max(state.paused_until, time.monotonic() + self.config.block_cooldown)
 
-    def effective_delay(self, url: str) -> float:
-        return self.host(url).delay
-
+    def spacing(self, url: str) -> Spacing:
+        state = self.host(url)
+        return Spacing(state.floor, state.floor_source, state.delay, state.robots_delay)

@@ -174,7 +174,7 @@ class CommentParts:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def part_path(self, seq: int) -> Path:
-        return self.dir / f"part-{seq:08d}.parquet"
+        return self.dir / _part_name(seq)
 
     def pending_path(self, seq: int) -> Path:
         return self.dir / f".part-{seq:08d}.pending"
@@ -229,6 +229,34 @@ class CommentParts:
         self.publish(new_seq)
         self.remove(seqs)
         return True
+
+
+def damaged_parts(comments_dir: Path, ledger: Ledger, *, deep: bool = True) -> list[str]:
+    """Committed parts that are missing, cut off, unreadable or hold another row count than the ledger
+    says: one line each. `deep` reads every row (finds damage inside a file too, as `status` does);
+    otherwise only each file's footer (enough for a cut-off file, and fast at crawl start). Reads only:
+    `status` may run beside a crawl, so a part that a compaction replaced meanwhile is not reported."""
+    found: dict[int, str] = {}
+    for seq, n_rows in ledger.batch_rows():
+        path = Path(comments_dir) / _part_name(seq)
+        try:
+            with pq.ParquetFile(path) as part:
+                rows = (sum(b.num_rows for b in part.iter_batches(batch_size=65_536)) if deep
+                        else part.metadata.num_rows)
+        except FileNotFoundError:
+            found[seq] = f"{path.name} is missing"
+            continue
+        except (OSError, pa.ArrowException) as exc:
+            found[seq] = f"{path.name} is damaged ({type(exc).__name__}: {exc})"
+            continue
+        if rows != n_rows:
+            found[seq] = f"{path.name} holds {rows:,} rows, the ledger committed {n_rows:,}"
+    still = ledger.committed_batches() if found else set()
+    return [problem for seq, problem in found.items() if seq in still]
+
+
+def _part_name(seq: int) -> str:
+    return f"part-{seq:08d}.parquet"
 
 
 def comments_table(rows: list[dict[str, object]]) -> pa.Table:

@@ -173,7 +173,7 @@ def render_robots(config: SiteConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _recording_app(latency: float = 0.0) -> web.Application:
+def recording_app(latency: float = 0.0) -> web.Application:
     """An application whose middleware notes every request's arrival time, path, status and headers
     in `app["log"]` (the tests' evidence of politeness), after an optional artificial latency."""
     log: list[RequestRecord] = []
@@ -241,7 +241,7 @@ def make_app(items: list[FakeItem] | dict[int, FakeItem], config: SiteConfig | N
             raise web.HTTPNotFound()
         return web.Response(body=item.image_jpeg, content_type="image/jpeg")
 
-    app = _recording_app(config.latency)
+    app = recording_app(config.latency)
     app.router.add_get("/robots.txt", robots)
     app.router.add_get("/image.php", image_page)
     app.router.add_get("/images/{name}.jpg", image_file)
@@ -294,7 +294,7 @@ def make_archive_app(captures: dict[str, list[FakeCapture]]) -> web.Application:
             raise web.HTTPFound(f"/web/{nearest.timestamp}id_/{original}")
         return web.Response(body=exact.body, status=exact.status, content_type=exact.mimetype)
 
-    app = _recording_app()
+    app = recording_app()
     app.router.add_get("/robots.txt", robots)
     app.router.add_get("/cdx/search/cdx", cdx)
     app.router.add_get(r"/web/{stamp:\d+}id_/{url:.+}", raw)

@@ -1,8 +1,10 @@
 """The contract every crawlable site implements; adding a site is one module beside this.
 
 A site knows three things: which URL holds an item, how to turn that page into
-comments, and whether a page is the site's "you are blocked" answer. The
-engine (fetching, politeness, ledger, storage) knows nothing site-specific.
+comments, and what kind of page it is: a photo page it recognises, the site's
+"no such item" or "you are blocked" answer, or something else. The engine
+(fetching, politeness, ledger, storage) knows nothing site-specific; what a
+page of each kind means for an item is decided in crawler/verdict.py.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-PageKind = Literal["ok", "missing", "blocked"]
+# ok: a photo page the parser recognises by its own landmarks (its comments, possibly none, are real);
+# missing: the site says there is no such item; blocked: the site's block page;
+# unrecognised: anything else (a soft block or rate-limit text inside the normal frame, a login wall,
+# an error page): never to be taken for "no comments".
+PageKind = Literal["ok", "missing", "blocked", "unrecognised"]
 
 
 @dataclass(frozen=True)

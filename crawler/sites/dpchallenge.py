@@ -17,6 +17,14 @@ Decisions:
 - The block page and "Invalid IMAGE_ID provided." are recognised only on pages
   without comment bodies, so a comment that quotes those phrases cannot turn
   a real page into a false block.
+- A photo page is recognised by two landmarks of the real page: the photo cell
+  (`td#img_container`, class `page-image`, holding the photo after a spacer
+  gif) and the comment table (its "Author | Thread" heading row, or comment
+  anchors). A page without either (a "Too many requests" text or a login form
+  inside the normal frame and footer, an error page) is `unrecognised`, never
+  "a photo page with no comments". No real page without comments was in reach;
+  this assumes the site keeps the table's heading row when it has no rows, so a
+  page that drops it fails with its raw copy archived, for `reparse`.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ MISSING_MARKER = "Invalid IMAGE_ID provided."
 DIVIDER_MARKER = "Comments Made During the Challenge"
 HELPFUL_MARKER = "found comment helpful"
 _BODY_MARKER = "forum-post"
+_ANCHOR = "td[rowspan] > a[name]"   # each comment's author cell starts with its anchor
 _FOOTER_MARKERS = ("Current Server Time", "Challenging Technologies")
 QUOTE_HEAD = "Originally posted by"
 EDITED_LINE = re.compile(r"^Message edited by author\b.*$\n?", re.MULTILINE)
@@ -54,12 +63,17 @@ def parse(body: bytes, content_type: str | None) -> ParsedPage:
     if MISSING_MARKER in html and not has_bodies:
         return ParsedPage(kind="missing")
     tree = LexborHTMLParser(html)
+    complete = looks_complete(html)
+    image_url = _image_url(tree)
+    first_anchor = tree.css_first(_ANCHOR)
+    if image_url is None or (first_anchor is None and not _has_comment_heading(tree)):
+        return ParsedPage(kind="unrecognised", complete=complete)
     return ParsedPage(
         kind="ok",
-        comments=_comments(tree),
-        image_url=_image_url(tree),
+        comments=_comments(first_anchor),
+        image_url=image_url,
         stats=_statistics(tree),
-        complete=looks_complete(html),
+        complete=complete,
     )
 
 
@@ -92,8 +106,13 @@ class _Draft:
     has_body: bool = False
 
 
-def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
-    first_anchor = tree.css_first("td[rowspan] > a[name]")
+def _has_comment_heading(tree: LexborHTMLParser) -> bool:
+    """The comment table's heading row, "Author | Thread", present even before its first comment."""
+    return any([cell.text(strip=True) for cell in row.css("td")] == ["Author", "Thread"]
+               for row in tree.css("tr.forum-heading"))
+
+
+def _comments(first_anchor: LexborNode | None) -> list[ParsedComment]:
     if first_anchor is None:
         return []
     table_body = first_anchor.parent.parent.parent  # a -> td -> tr -> tbody
@@ -102,7 +121,7 @@ def _comments(tree: LexborHTMLParser) -> list[ParsedComment]:
     for row in table_body.iter():
         if row.tag != "tr":
             continue
-        anchor = row.css_first("td[rowspan] > a[name]")
+        anchor = row.css_first(_ANCHOR)
         if anchor is not None:
             drafts.append(_header(anchor, divider_seen))
             continue

@@ -63,16 +63,17 @@ def parse(body: bytes, content_type: str | None) -> ParsedPage:
     stats = _statistics(tree)
     image_url = _image_url(tree)
     is_photo_page = bool(stats) or tree.css_first("div.photo") is not None
-    if not is_photo_page and _NOT_FOUND.search(tree.body.text() if tree.body else ""):
-        return ParsedPage(kind="missing")
-    comments = _container_comments(tree) or _blockquote_comments(tree)
+    complete = "</html>" in html[-4096:].lower()
+    if not is_photo_page:
+        # Not a photo page we recognise: never to be taken for "no comments".
+        missing = _NOT_FOUND.search(tree.body.text() if tree.body else "")
+        return ParsedPage(kind="missing" if missing else "unrecognised", complete=complete)
     return ParsedPage(
         kind="ok",
-        comments=comments,
+        comments=_container_comments(tree) or _blockquote_comments(tree),
         image_url=image_url,
         stats=stats,
-        # Not a photo page we recognise, or cut off: don't trust it as "no comments".
-        complete=is_photo_page and "</html>" in html[-4096:].lower(),
+        complete=complete,  # cut off: don't trust it
     )
 
 

@@ -23,7 +23,8 @@ def _hits(result) -> dict[str, int]:
 
 def test_rules_are_ordered_named_and_described() -> None:
     names = [r.name for r in RULES]
-    assert names == ["quotes", "html", "nfc", "whitespace", "empty", "no-letters", "too-few-words", "duplicate"]
+    assert names == ["quotes", "html", "invisible", "nfc", "whitespace", "empty", "no-letters", "too-few-words",
+                     "duplicate"]
     assert all(len(r.description) > 20 for r in RULES)
 
 
@@ -32,6 +33,17 @@ def test_html_entities_and_tags_become_text() -> None:
     result = _clean(["<i>Lovely</i> tones &quot;here&quot;", "plain & simple text"])
     assert result.text.to_pylist() == ['Lovely tones "here"', "plain & simple text"]
     assert _hits(result)["html"] == 1
+
+
+def test_invisible_characters_are_removed_by_the_crawlers_own_rule() -> None:
+    """Control and bidi override/isolate characters in an imported dump go, as they do from crawled pages
+    (aesthetic.core.text); whitespace controls stay whitespace."""
+    texts = ["Nice\x00 light\x1b and\x7f tones\x9f here", "Lovely \u202eevil\u202c colour \u2066x\u2069 yes",
+             "It &#8238;reads&#8236; backwards now", "fine as it is", "tab\tand\x85next line"]
+    result = _clean(texts)
+    assert result.text.to_pylist() == ["Nice light and tones here", "Lovely evil colour x yes",
+                                       "It reads backwards now", "fine as it is", "tab and next line"]
+    assert _hits(result)["invisible"] == 3
 
 
 def test_nfc_makes_decomposed_accents_equal() -> None:

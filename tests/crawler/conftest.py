@@ -41,19 +41,19 @@ RunCrawl = Callable[..., CrawlResult]
 
 @pytest.fixture
 def run_crawl(tmp_path: Path) -> RunCrawl:
-    """run_crawl(base_url, ids, out=None, dataset="ava", source="live", images=False, max_attempts=3, **politeness)."""
+    """run_crawl(base_url, ids, out=None, dataset="ava", source="live", images=False, max_attempts=3, max_bytes,
+    limit, max_pixels, **politeness)."""
 
     def run(base_url: str, ids: Iterable[int], *, out: Path | None = None, dataset: str = "ava",
             source: str = "live", images: bool = False, max_attempts: int = 3, max_bytes: int = 16 << 20,
-            limit: int | None = None, **politeness: object) -> CrawlResult:
+            limit: int | None = None, max_pixels: int | None = None, **politeness: object) -> CrawlResult:
         site = SITES[dataset]
         options = CrawlOptions(
             site=site, source=make_source(source, site, base_url), out=out or tmp_path / "out",
             secret=b"s" * 32, contact=CONTACT, politeness=PolitenessConfig(**{**FAST, **politeness}),
             images=images, max_attempts=max_attempts, max_bytes=max_bytes, limit=limit, timeout=10.0,
+            **({"max_pixels": max_pixels} if max_pixels else {}),
         )
-        crawler = Crawler(options)
-        crawler.add_ids(list(ids))
-        return asyncio.run(crawler.run())
+        return asyncio.run(Crawler(options).run(list(ids)))
 
     return run

@@ -145,35 +145,18 @@ def test_one_crawler_per_output_folder(tmp_path) -> None:
         pass
 
 
-def test_plan_for_a_long_crawl_names_the_alternatives(tmp_path, caplog) -> None:
-    """A Crawl-delay of 60 s over many ids: the plan says months and suggests Wayback or a dump."""
-    import asyncio
-    import logging
-
-    from aesthetic.crawler.engine import CrawlOptions, Crawler
-    from aesthetic.crawler.politeness import PolitenessConfig
+def test_plan_for_a_long_crawl_names_the_alternatives() -> None:
+    """A Crawl-delay of 60 s over many ids: the plan says weeks and suggests Wayback or a dump."""
+    from aesthetic.crawler.engine import plan_lines
+    from aesthetic.crawler.politeness import PolitenessConfig, Spacing
     from aesthetic.crawler.sites import SITES
     from aesthetic.crawler.sources import make_source
 
-    with running_app(make_app([], SiteConfig(crawl_delay=60))) as base:
-        site = SITES["ava"]
-        crawler = Crawler(CrawlOptions(site=site, source=make_source("live", site, base), out=tmp_path / "out",
-                                       secret=b"s" * 32, contact="me@example.org", politeness=PolitenessConfig()))
-        crawler.add_ids(range(1, 25_554))
-
-        async def plan_only() -> None:
-            from aesthetic.crawler.fetch import Fetcher
-            from aesthetic.crawler.politeness import Politeness
-
-            async with Fetcher(crawler.o.source.allow, contact="me@example.org") as fetcher:
-                crawler.politeness = Politeness(crawler.o.politeness, fetcher)
-                with caplog.at_level(logging.INFO):
-                    await crawler._plan()
-
-        asyncio.run(plan_only())
-        crawler.ledger.close()
-        crawler._lock.__exit__()
-    text = caplog.text
+    lines, eta = plan_lines(todo=25_553, final=0, entry_url="https://www.dpchallenge.com/",
+                            source=make_source("live", SITES["ava"], None), spacing=Spacing(60.0, "robots.txt", 60.0, 60.0),
+                            config=PolitenessConfig(), dataset="ava", wayback_possible=True)
+    text = "\n".join(lines)
+    assert eta == 25_553 * 60
     assert "25,553 pages at 1 per 60 s ≈ 18 days" in text
     assert "--source wayback" in text and "aesthetic-build-splits ava --comments" in text
 
@@ -208,3 +191,142 @@ def test_a_damaged_ledger_is_a_clear_error_and_is_left_alone(tmp_path, capsys) -
     assert code == 2
     assert "ledger.sqlite: cannot open the crawl ledger" in err and "Traceback" not in err
     assert (out / "ledger.sqlite").read_bytes() == garbage
+
+
+def test_photonet_help_offers_only_its_own_source(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["photonet", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "live" not in text and "required" not in text
+    assert "wayback: the Internet Archive's captures" in text and "(default wayback)" in text
+    with pytest.raises(SystemExit):
+        main(["ava", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "live: the site itself" in text and "(required for the live source)" in text
+
+
+@pytest.mark.parametrize("command", ["status", "reparse"])
+def test_status_and_reparse_have_help(capsys, command: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "DIR the crawl folder (the --out of the crawl)" in text
+    assert ("comments part is whole" if command == "status" else "Nothing is fetched") in text
+
+
+@pytest.mark.parametrize(("base_url", "why"), [
+    ("http://127.0.0.1:99999", "out of range"),
+    ("http://127.0.0.1:0", "port 0"),
+    ("http://127.0.0.1:port", "could not be cast"),
+    ("http://127.0.0.1:-1", "could not be cast"),
+    ("gopher://127.0.0.1:9", "only http and https"),
+    ("http://user:pw@127.0.0.1:9", "credentials"),
+    ("http://127.0.0.1:9/?x=1", "query or fragment"),
+])
+def test_a_bad_base_url_is_a_usage_error_and_nothing_is_created(tmp_path, capsys, base_url: str, why: str) -> None:
+    out = tmp_path / "out"
+    code = main(["ava", "--ids", str(_ids(tmp_path, [1])), "--out", str(out), "--contact", "a@b.org",
+                 "--base-url", base_url])
+    err = capsys.readouterr().err
+    assert code == 2 and "--base-url" in err and why in err and "Traceback" not in err
+    assert not out.exists()  # no half-made ledger
+
+
+def test_the_plan_names_the_delay_it_really_keeps(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, [1000, 1001])
+    with running_app(make_app(fake_items(2), SiteConfig(crawl_delay=0.05))) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "a")) == 0
+        plan = next(line for line in capsys.readouterr().err.splitlines() if "plan:" in line)
+        assert ("at least 0.05 s between requests (robots.txt asks for it; --min-delay is 0 s), counted from the "
+                "previous answer; AutoThrottle raises it while the site answers slowly (now ") in plan
+        args = _crawl_args(base, ids, tmp_path / "b", "--no-autothrottle")
+        args[args.index("--min-delay") + 1] = "0.2"
+        assert main(args) == 0
+        plan = next(line for line in capsys.readouterr().err.splitlines() if "plan:" in line)
+        assert ("at least 0.2 s between requests (--min-delay; robots.txt asks for 0.05 s), counted from the "
+                "previous answer; AutoThrottle off; 1 in flight per host") in plan
+
+
+def test_the_stop_message_reads_as_english(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, list(range(1000, 1004)))
+    with running_app(make_app(fake_items(4), SiteConfig(block_after=1))) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "out", "--quiet")) == 1
+    stop = next(line for line in capsys.readouterr().err.splitlines() if "crawl stopped" in line)
+    assert stop.endswith(f"crawl stopped: {base} is still blocking this client after a 0.1 s cool-down (the "
+                         "site's block page). Wait hours or days, make sure --contact reaches you, consider a larger "
+                         "--min-delay, then run the same command to resume.")
+
+
+def test_retry_failed_is_not_offered_for_robots_disallowed_items(tmp_path, capsys) -> None:
+    ids = _ids(tmp_path, [1000, 1001])
+    config = SiteConfig(disallow=["/image.php?IMAGE_ID=1001"])
+    with running_app(make_app(fake_items(2), config)) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "out")) == 1
+        err = capsys.readouterr().err
+        assert "1 items are disallowed by robots.txt and were not fetched" in err
+        assert "--retry-failed" not in err and "blocked 1001" not in err
+    config.faults[1000] = [(500, None)] * 9  # a failure that a retry can mend, beside the disallowed item
+    with running_app(make_app(fake_items(2), config)) as base:
+        assert main(_crawl_args(base, ids, tmp_path / "out2", "--max-attempts", "1")) == 1
+    err = capsys.readouterr().err
+    assert "1 items are failed or blocked; rerun the same command with --retry-failed" in err
+
+
+def _photo_items(bad: int | None = None):
+    from demo.site import FakeItem
+
+    items = fake_items(3, images=True)
+    if bad is not None:
+        items[bad] = FakeItem(items[bad].image_id, items[bad].comments, b"<html>not a photo</html>")
+    return items
+
+
+def test_photo_failures_are_counted_exit_1_and_status_says_how_to_retry(tmp_path, capsys) -> None:
+    ids, out = _ids(tmp_path, [1000, 1001, 1002]), tmp_path / "out"
+    with running_app(make_app(_photo_items(bad=1), SiteConfig())) as base:
+        assert main(_crawl_args(base, ids, out, "--images")) == 1
+    err = capsys.readouterr().err
+    assert "3 done, 0 missing, 0 failed, 0 blocked, 0 pending (3 items processed this run); photos: 2 stored, " \
+           "1 failed" in err
+    assert "photo 1001: not a decodable image" in err
+    assert "1 photos failed; rerun the same command with --retry-failed to try them again" in err
+    assert main(["status", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "photos: 2 stored, 1 failed, 0 not fetched yet" in text and "--images --retry-failed" in text
+    assert main(["status", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ava"]["photos"] == {"stored": 2, "failed": 1, "todo": 0}
+
+
+def test_a_mirror_that_cannot_serve_the_photo_host_says_so_once(tmp_path, capsys) -> None:
+    from tests.crawler.hostile import hostile_app, html, page_path, photo_page
+
+    answers = {page_path(i): html(photo_page(i)) for i in (1, 2, 3)}  # photos on images.dpchallenge.com
+    app = hostile_app(answers)
+    with running_app(app) as base:
+        assert main(_crawl_args(base, _ids(tmp_path, [1, 2, 3]), tmp_path / "out", "--images")) == 1
+    err = capsys.readouterr().err
+    assert err.count("photos on https://images.dpchallenge.com are not fetched: this source contacts only "
+                     f"{base} (with --base-url, only that host)") == 1
+    assert "photos: 0 stored, 3 failed" in err and "photo of item" not in err
+    assert not any(r.path.startswith("/images") for r in app["log"])
+
+
+def test_a_damaged_comments_part_is_found_by_status_and_the_crawl_names_reparse(tmp_path, capsys) -> None:
+    ids, out = _ids(tmp_path, [1000, 1001, 1002]), tmp_path / "out"
+    with running_app(make_app(fake_items(3), SiteConfig())) as base:
+        assert main(_crawl_args(base, ids, out)) == 0
+        before = pq.read_table(out / "comments").sort_by([("image_id", "ascending"), ("position", "ascending")])
+        part = next((out / "comments").glob("part-*.parquet"))
+        part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])  # cut off, as by a full disk
+        capsys.readouterr()
+        assert main(["status", str(out)]) == 1
+        text = capsys.readouterr().out
+        assert f"damaged: comments/{part.name} is damaged" in text and f"aesthetic-crawl reparse {out}" in text
+        assert main(_crawl_args(base, ids, out)) == 2
+        err = capsys.readouterr().err
+        assert "damaged comments part" in err and f"aesthetic-crawl reparse {out}" in err
+    assert main(["reparse", str(out)]) == 0
+    assert main(["status", str(out)]) == 0 and "damaged" not in capsys.readouterr().out
+    after = pq.read_table(out / "comments").sort_by([("image_id", "ascending"), ("position", "ascending")])
+    assert after.drop_columns(["fetched_at"]).equals(before.drop_columns(["fetched_at"]))

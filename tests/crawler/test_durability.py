@@ -161,3 +161,19 @@ def test_sigterm_commits_finished_items_and_exits_130(tmp_path: Path) -> None:
         done = ledger.counts("ava")["done"]
     assert 0 < done < 150  # what finished before the signal was committed on the way out
     assert pq.read_table(out / "comments").num_rows > 0
+
+
+def test_a_ledger_from_before_the_photo_error_column_gains_it_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with sqlite3.connect(path) as db:  # the first release's items table
+        db.executescript("""CREATE TABLE items (dataset TEXT NOT NULL, item_id INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, last_status INTEGER,
+            last_error TEXT, fetched_at REAL, source TEXT, n_comments INTEGER, url TEXT, capture_timestamp TEXT,
+            warc_file TEXT, warc_offset INTEGER, image_url TEXT, image_state TEXT, PRIMARY KEY (dataset, item_id))
+            WITHOUT ROWID;
+            INSERT INTO items (dataset, item_id, state, image_url) VALUES ('ava', 7, 'done', 'http://h/7.jpg');""")
+    with Ledger(path) as ledger:
+        assert ledger.get("ava", 7).state == "done" and ledger.get("ava", 7).image_error is None
+        ledger.set_image_state("ava", 7, "failed", "HTTP 404")
+        assert ledger.image_failures("ava", 10) == [(7, "HTTP 404")]
+        assert ledger.image_counts("ava") == {"stored": 0, "failed": 1, "todo": 0}

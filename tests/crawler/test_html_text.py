@@ -1,26 +1,50 @@
-"""Decoding pages like a browser, and comment HTML -> plain text."""
+"""Decoding pages as they declare, and comment HTML -> the plain text a reader sees."""
 
 from __future__ import annotations
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from aesthetic.crawler.html_text import decode_html, node_text
+from aesthetic.crawler.html_text import decode_html, guess_charset, node_text
 
 CAFE = "caf\u00e9 \u2019"
 
 
-@pytest.mark.parametrize(("body", "content_type"), [
-    (CAFE.encode("utf-8"), "text/html; charset=utf-8"),
-    (CAFE.encode("cp1252"), 'text/html; charset="ISO-8859-1"'),          # latin-1 label means cp1252
-    (b'<meta charset="windows-1252">' + CAFE.encode("cp1252"), None),
-    (CAFE.encode("cp1252"), "text/html; charset=utf-8"),                 # a false declaration
-    (CAFE.encode("utf-8"), "text/html; charset=x-no-such-codec"),
-    (b"\xef\xbb\xbf" + CAFE.encode("utf-8"), None),                       # BOM dropped
+@pytest.mark.parametrize(("body", "content_type", "text"), [
+    (CAFE.encode("utf-8"), "text/html; charset=utf-8", CAFE),
+    (CAFE.encode("cp1252"), 'text/html; charset="ISO-8859-1"', CAFE),     # latin-1 label means cp1252
+    (b'<meta charset="windows-1252">' + CAFE.encode("cp1252"), None, CAFE),
+    (b"\xef\xbb\xbf" + CAFE.encode("utf-8"), None, CAFE),                 # BOM dropped
+    (b"\xef\xbb\xbf" + CAFE.encode("utf-8"), "text/html; charset=windows-1252", CAFE),  # a BOM wins
+    # The header wins over <meta>; an unknown label is no declaration (then <meta>, then a guess).
+    (b'<meta charset="utf-8">' + CAFE.encode("cp1252"), "text/html; charset=windows-1252", CAFE),
+    (CAFE.encode("utf-8"), "text/html; charset=x-no-such-codec", CAFE),
+    (b'<meta charset="windows-1252">' + CAFE.encode("cp1252"), "text/html; charset=x-nope", CAFE),
+    (CAFE.encode("utf-8"), "text/html; charset=utf-7", CAFE),           # never honoured: guessed instead
+    # A declaration is believed: bytes invalid in it are replaced, one by one, never re-read as cp1252.
+    (CAFE.encode("cp1252"), "text/html; charset=utf-8", "caf\ufffd \ufffd"),
+    ("h\u00e9 caf\u00e9".encode("utf-8").replace(b" ", b"\x92"), "text/html; charset=utf-8", "h\u00e9\ufffdcaf\u00e9"),
+    ('<meta charset="utf-8">d\u00e9j\u00e0 vu'.encode("utf-8") + b"\xff", None, "d\u00e9j\u00e0 vu\ufffd"),
 ])
-def test_decode(body: bytes, content_type: str | None) -> None:
-    assert decode_html(body, content_type).endswith(CAFE)
+def test_decode(body: bytes, content_type: str | None, text: str) -> None:
+    assert decode_html(body, content_type).endswith(text)
     assert not decode_html(body, content_type).startswith("\ufeff")
+
+
+@pytest.mark.parametrize(("body", "guess"), [
+    (CAFE.encode("utf-8"), "utf-8"),
+    ("d\u00e9j\u00e0 vu, na\u00efve \u2014 caf\u00e9".encode("utf-8") + b" \x92 stray", "utf-8"),  # one stray byte
+    (CAFE.encode("cp1252"), "cp1252"),
+    ("d\u00e9j\u00e0 vu, na\u00efve caf\u00e9".encode("cp1252"), "cp1252"),
+    (b"plain ascii", "utf-8"),
+])
+def test_undeclared_pages_are_guessed(body: bytes, guess: str) -> None:
+    assert guess_charset(body) == guess
+
+
+def test_an_undeclared_utf8_page_with_a_stray_byte_is_not_mojibake() -> None:
+    body = "d\u00e9j\u00e0 vu, na\u00efve \u2014 caf\u00e9".encode("utf-8") + b" \x92"
+    assert decode_html(body, "text/html") == "d\u00e9j\u00e0 vu, na\u00efve \u2014 caf\u00e9 \ufffd"
 
 
 def test_decode_never_fails() -> None:
@@ -31,3 +55,19 @@ def test_node_text_breaks_and_spaces() -> None:
     html = "<td>\r\n  one &amp;\r\n two<br>three<br/><br><br>four<p>para</p><img src=x>end&nbsp;&nbsp;.</td>"
     node = LexborHTMLParser(f"<table><tr>{html}</tr></table>").css_first("td")
     assert node_text(node) == "one & two\nthree\n\nfour\npara\nend ."
+
+
+@pytest.mark.parametrize(("cell", "text"), [
+    ("Nice<script>document.write('spam')</script> light", "Nice light"),
+    ("Nice<style>td { color: red }</style> light", "Nice light"),
+    ("Nice<template><p>hidden</p></template> light", "Nice light"),
+    ("Nice<noscript>enable JavaScript</noscript> light", "Nice light"),
+    ("Nice<noscript><noscript>nested</noscript><script>x</script></noscript> light", "Nice light"),
+    ("Ni\x01ce\x7f li\x9fght", "Nice light"),                   # C0, DEL, C1 controls
+    ("Ni&#1;ce li&#x8d;ght&#0;", "Nice light\ufffd"),           # as references (&#0; is U+FFFD)
+    ("Nice \u202eelttil\u202c light \u2066x\u2069", "Nice elttil light x"),  # bidi overrides and isolates
+    ("Nice\x85light\x0bnow", "Nice light now"),                 # whitespace controls are spaces
+])
+def test_comment_text_is_the_visible_text(cell: str, text: str) -> None:
+    node = LexborHTMLParser(f"<table><tr><td>{cell}</td></tr></table>").css_first("td")
+    assert node_text(node) == text

@@ -105,13 +105,49 @@ def test_cp1252_pages(page_html: str, real, how: str) -> None:
     assert [c.text for c in parsed.comments] == [c.text for c in real.comments]
 
 
+COMMENT_HEADING = '<tr class="forum-heading"><td width="150">Author</td><td>Thread</td></tr>'
+
+
 def test_page_without_comments(page_html: str) -> None:
-    start = page_html.index('<tr class="forum-heading"><td width="150">Author')
+    """The real page with its comment rows taken out (the table and its heading stay): a recognised photo
+    page that really has no comments."""
+    start = page_html.index(COMMENT_HEADING) + len(COMMENT_HEADING)
     end = page_html.index('</table>\n<img src="images/pix.gif"')
     parsed = parse((page_html[:start] + page_html[end:]).encode("utf-8"), HTML_TYPE)
     assert parsed.kind == "ok" and parsed.complete
     assert parsed.comments == []
     assert parsed.stats["Votes"] == "171" and parsed.image_url
+
+
+def _without_photo_cell(html: str) -> str:
+    start = html.index('<a name="img"></a><table><tr><td id="img_container"')
+    return html[:start] + html[html.index("</table>", start) + len("</table>"):]
+
+
+def _without_comment_table(html: str) -> str:
+    start = html.index('<table width="90%" cellspacing="1" cellpadding="2" bgcolor="#00000" align="center">')
+    end = html.index('</table>\n<img src="images/pix.gif"') + len("</table>")
+    return html[:start] + html[end:]
+
+
+@pytest.mark.parametrize("make", [
+    _without_photo_cell,
+    _without_comment_table,
+    lambda html: _without_comment_table(_without_photo_cell(html)),
+    # The site's frame and footer around something else: a rate-limit text, a login wall, an error.
+    lambda html: _shell(html, "<div class='error'>Too many requests. Please slow down.</div>").decode(),
+    lambda html: _shell(html, '<form action="/login.php" method="post">Username <input name="USERNAME"> '
+                              'Password <input type="password" name="PASSWORD"><input type="submit" '
+                              'value="Log In"></form>').decode(),
+    lambda html: _shell(html, "<b>Database error. Please try again later.</b>").decode(),
+])
+def test_a_page_that_is_not_a_recognised_photo_page_is_unrecognised(page_html: str, make) -> None:
+    """Never "a photo page with no comments": the engine retries it, counts it towards a block, and fails
+    the item with the page archived (crawler/verdict.py)."""
+    html = make(page_html)
+    assert "Current Server Time" in html and html.rstrip().endswith("</html>")  # the normal footer is there
+    parsed = parse(html.encode("utf-8"), HTML_TYPE)
+    assert parsed.kind == "unrecognised" and parsed.comments == [] and parsed.complete
 
 
 def test_quote_reply_is_removed(page_html: str) -> None:

@@ -125,4 +125,4 @@ def test_deleted_photo_is_missing(message: str) -> None:
 
 def test_unrecognised_page_is_not_trusted() -> None:
     parsed = parse(b"<html><body><h1>Welcome to photo.net</h1></body></html>", "text/html")
-    assert parsed.kind == "ok" and parsed.comments == [] and not parsed.complete
+    assert parsed.kind == "unrecognised" and parsed.comments == []

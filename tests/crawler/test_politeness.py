@@ -46,16 +46,18 @@ def test_min_delay_wins_over_a_smaller_crawl_delay(run_crawl, tmp_path) -> None:
     assert min(gaps(page_requests(log))) >= 0.2 * TOL
 
 
-@pytest.mark.parametrize("concurrency", [1, 3])
-def test_per_host_concurrency(run_crawl, tmp_path, concurrency: int) -> None:
-    """With 0.15 s latency and no delay, one request in flight means arrivals >= 0.15 s apart."""
-    log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(latency=0.15), concurrency=concurrency)
+@pytest.mark.parametrize(("concurrency", "min_delay"), [(1, 0.0), (3, 0.0), (3, 0.02)])
+def test_per_host_concurrency(run_crawl, tmp_path, concurrency: int, min_delay: float) -> None:
+    """With 0.15 s latency, one request in flight means arrivals >= 0.15 s apart; with three, requests
+    overlap, still spaced by the delay counted from each send (the send hook does not wait for answers)."""
+    log, result, _ = _crawl_site(run_crawl, tmp_path, SiteConfig(latency=0.15), concurrency=concurrency,
+                                 min_delay=min_delay)
     assert result.counts["done"] == len(IDS)
     spacing = gaps(page_requests(log))
     if concurrency == 1:
         assert min(spacing) >= 0.15 * TOL
     else:  # the same measurement sees overlap when overlap is allowed
-        assert min(spacing) < 0.05
+        assert min(spacing) < 0.1 and min(spacing) >= min_delay - 0.001
 
 
 def test_robots_4xx_means_allowed(run_crawl, tmp_path) -> None:
@@ -106,10 +108,17 @@ def test_backoff_delay_formula_is_jittered_exponential_and_capped() -> None:
     assert all(300.0 <= backoff_delay(n, 2.0, 600.0, rng) <= 600.0 for n in (1025, 5000, 10**6))
 
 
-def test_retry_after_parses_seconds_and_http_dates() -> None:
-    assert parse_retry_after("120") == 120.0
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now_wall=1445412440.0) == pytest.approx(40.0)
-    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120.0), (" 7 ", 7.0), ("1.5", 1.5), ("0", 0.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 40.0),
+    ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),          # a date already past: now
+    # Not delta-seconds nor an HTTP date: absent, so the normal backoff applies (NaN used to mean "at once").
+    ("nan", None), ("NaN", None), ("-5", None), ("-0", None), ("inf", None), ("1e3", None), ("0x10", None),
+    ("soon", None), ("", None), (None, None), ("Wed, 99 Foo 2015 07:28:00 GMT", None),
+])
+def test_retry_after_parses_seconds_and_http_dates(value, seconds) -> None:
+    parsed = parse_retry_after(value, now_wall=1445412440.0)
+    assert parsed == (pytest.approx(seconds) if seconds is not None else None)
 
 
 def test_block_page_pauses_then_stops_with_bounded_requests(run_crawl, tmp_path) -> None:
@@ -139,19 +148,24 @@ def test_user_agent_and_from_carry_the_contact(run_crawl, tmp_path) -> None:
         assert record.headers["From"] == "crawler-tests@example.org"
 
 
-def test_redirect_off_host_is_refused(run_crawl, tmp_path) -> None:
-    elsewhere = make_app(fake_items(3), SiteConfig())  # a server under a host name the source does not own
+@pytest.mark.parametrize("where", ["another host name", "the same host on another port"])
+def test_redirect_off_host_is_refused(run_crawl, tmp_path, where: str) -> None:
+    elsewhere = make_app(fake_items(3), SiteConfig())  # a server the source does not own
     with running_app(elsewhere) as other:
         port = other.rsplit(":", 1)[1]
-        redirects = {1000: f"http://localhost:{port}/image.php?IMAGE_ID=1001", 1001: "/image.php?IMAGE_ID=1002"}
+        host = "localhost" if where == "another host name" else "127.0.0.1"
+        redirects = {1000: f"http://{host}:{port}/image.php?IMAGE_ID=1000", 1001: "/image.php?IMAGE_ID=1002"}
         with running_app(make_app(fake_items(3), SiteConfig(redirects=redirects))) as base:
-            result = run_crawl(base, [1000, 1001])
-    assert elsewhere["log"] == []  # nothing reached the other host
+            result = run_crawl(base, [1000, 1001, 1002])
+    assert elsewhere["log"] == []  # nothing reached the other server
     ledger = Ledger(tmp_path / "out" / "ledger.sqlite")
     row = ledger.get("ava", 1000)
     assert row.state == "failed" and "not one of this source's hosts" in row.last_error
-    assert ledger.get("ava", 1001).state == "done"  # an on-host redirect is followed
-    assert result.counts["failed"] == 1
+    # An on-host redirect is followed, but to another item's page: that page is not credited to 1001.
+    row = ledger.get("ava", 1001)
+    assert row.state == "failed" and "another page than" in row.last_error and row.n_comments is None
+    assert ledger.get("ava", 1002).state == "done"
+    assert result.counts["failed"] == 2
 
 
 def test_size_cap(run_crawl, tmp_path) -> None:
@@ -232,7 +246,7 @@ def test_robots_txt_redirect_hops_are_spaced_checked_and_archived_like_any_reque
     recorded: list[tuple[str, int]] = []
 
     async def crawl(base: str) -> None:
-        async with Fetcher(HostAllowList(["127.0.0.1"]), contact="t@example.org") as fetcher:
+        async with Fetcher(HostAllowList([base]), contact="t@example.org") as fetcher:
             policy = Politeness(PolitenessConfig(min_delay=0.0), fetcher,
                                 record=lambda r: recorded.append((r.url[len(base):], r.status)))
             assert (await policy.request(base + "/public")).status == 200
@@ -242,3 +256,43 @@ def test_robots_txt_redirect_hops_are_spaced_checked_and_archived_like_any_reque
     with running_app(app) as base:
         asyncio.run(crawl(base))
     assert recorded == [("/robots.txt", 301), ("/robots-real.txt", 200), ("/public", 200)]
+
+
+CPU_HOG = "while True:\n    pass\n"
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most arrivals in any window [t, t + 1 s)."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+@pytest.mark.slow
+def test_crawl_delay_holds_at_the_server_while_the_cpus_are_saturated(run_crawl, tmp_path) -> None:
+    """One busy-looping process per core competes with the crawler (and with the server thread that logs
+    arrivals): a late send must not be followed by an early one. From the server's own arrival log, every
+    request (robots.txt included) is at least the Crawl-delay after the one before, less 1 ms of clock
+    tolerance, and no second holds more requests than the delay allows."""
+    import os
+    import subprocess
+    import sys
+
+    delay, n = 0.05, 60
+    hogs = [subprocess.Popen([sys.executable, "-c", CPU_HOG]) for _ in range(os.cpu_count() or 2)]
+    try:
+        app = make_app(fake_items(n), SiteConfig(crawl_delay=delay))
+        with running_app(app) as base:
+            result = run_crawl(base, range(1000, 1000 + n), autothrottle=True)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    log = app["log"]
+    assert result.counts["done"] == n and len(log) == n + 1
+    assert min(gaps(log)) >= delay - 0.001, sorted(gaps(log))[:5]
+    assert _busiest_second([r.time for r in log]) <= int(1 / delay) + 1

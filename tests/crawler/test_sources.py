@@ -10,7 +10,7 @@ from aesthetic.core.errors import UserError
 from aesthetic.crawler.images import BadImage, as_verified_jpeg
 from aesthetic.crawler.ledger import Ledger
 from aesthetic.crawler.sites import SITES
-from aesthetic.crawler.sources import LiveSource, WaybackSource, make_source
+from aesthetic.crawler.sources import LiveSource, WaybackSource, make_source, same_page
 from demo.site import FakeItem, SiteConfig, archive_captures, fake_items, make_app, make_archive_app, running_app
 
 
@@ -167,5 +167,39 @@ def test_a_decompression_bomb_is_a_bad_image_not_a_crash(monkeypatch) -> None:
     from demo.site import tiny_jpeg
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # a 32x32 photo is then "twice over the limit"
-    with pytest.raises(BadImage, match="not a decodable image"):
+    with pytest.raises(BadImage, match="decompression bomb"):
         as_verified_jpeg(tiny_jpeg(1))
+
+
+PAGE_1 = "https://www.dpchallenge.com/image.php?IMAGE_ID=1"
+
+
+@pytest.mark.parametrize(("got", "on_a_mirror", "same"), [
+    (PAGE_1, False, True),
+    ("http://dpchallenge.com/image.php?IMAGE_ID=1", False, True),        # the Archive's canonical forms
+    ("https://WWW.DPChallenge.com:443/image.php?IMAGE_ID=1", False, True),
+    ("https://www.dpchallenge.com/image.php?IMAGE_ID=1&sort=asc", False, True),
+    ("https://www.dpchallenge.com/image.php?IMAGE_ID=2", False, False),   # another IMAGE_ID
+    ("https://www.dpchallenge.com/image.php?IMAGE_ID=1&IMAGE_ID=2", False, False),
+    ("https://www.dpchallenge.com/image.php", False, False),
+    ("https://www.dpchallenge.com/profile.php?IMAGE_ID=1", False, False),  # another path
+    ("https://www.dpchallenge.com/old/image.php?IMAGE_ID=1", False, False),
+    ("https://evil.example/image.php?IMAGE_ID=1", False, False),          # another host
+    ("https://www.dpchallenge.com:8443/image.php?IMAGE_ID=1", False, False),
+    ("http://127.0.0.1:9/image.php?IMAGE_ID=1", True, True),              # a mirror: host is the allow-list's
+    ("http://127.0.0.1:9/mirror/image.php?IMAGE_ID=1", True, True),
+    ("http://127.0.0.1:9/image.php?IMAGE_ID=2", True, False),
+    ("http://127.0.0.1:9/login.php?IMAGE_ID=1", True, False),
+])
+def test_which_answers_are_the_items_page(got: str, on_a_mirror: bool, same: bool) -> None:
+    assert same_page(PAGE_1, got, on_a_mirror=on_a_mirror) is same
+
+
+def test_each_source_says_when_an_answer_is_for_another_page() -> None:
+    live, archive = LiveSource(SITES["ava"], "http://127.0.0.1:9"), WaybackSource(SITES["ava"], "http://127.0.0.1:9")
+    assert live.misattributed(1, "http://127.0.0.1:9/image.php?IMAGE_ID=1") is None
+    assert "another page" in live.misattributed(1, "http://127.0.0.1:9/image.php?IMAGE_ID=7")
+    assert archive.misattributed(1, "http://127.0.0.1:9/web/2015id_/http://dpchallenge.com/image.php?IMAGE_ID=1") is None
+    assert archive.misattributed(1, "http://127.0.0.1:9/web/2015id_/https:/www.dpchallenge.com/image.php?IMAGE_ID=1") is None
+    assert "capture is of" in archive.misattributed(1, "http://127.0.0.1:9/web/2015id_/" + PAGE_1[:-1] + "9")
+    assert "not a raw capture" in archive.misattributed(1, "http://127.0.0.1:9/somewhere")

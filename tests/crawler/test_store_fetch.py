@@ -55,23 +55,33 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
     except (FileNotFoundError, subprocess.CalledProcessError) as exc:
         pytest.fail(f"openssl is needed to make a test certificate: {exc}")
 
-    async def fetch(url: str) -> None:
-        async with Fetcher(HostAllowList(["127.0.0.1"]), contact="t@example.org") as fetcher:
-            await fetcher.get_once(url)
+    async def fetch(base: str) -> None:
+        async with Fetcher(HostAllowList([base]), contact="t@example.org") as fetcher:
+            await fetcher.get_once(base + "/image.php?IMAGE_ID=1000")
 
     with running_app(make_app(fake_items(1), SiteConfig()), ssl_context=context) as base:
         assert base.startswith("https://")
         with pytest.raises(FetchError, match="(?i)certificate"):
-            asyncio.run(fetch(base + "/image.php?IMAGE_ID=1000"))
+            asyncio.run(fetch(base))
 
 
-def test_only_http_and_https_to_allowed_hosts() -> None:
-    allow = HostAllowList(["www.dpchallenge.com"], subdomains_of=["dpchallenge.com"])
+def test_only_http_and_https_to_allowed_origins() -> None:
+    """An origin is scheme, host and port: the same host on another port or scheme is another server."""
+    allow = HostAllowList(["https://www.dpchallenge.com"], subdomains_of=["dpchallenge.com"])
     allow.check("https://www.dpchallenge.com/x")
-    allow.check("http://images.dpchallenge.com/y.jpg")
-    for url in ("file:///etc/passwd", "javascript:alert(1)", "https://127.0.0.1/", "http://xdpchallenge.com/"):
+    allow.check("HTTPS://WWW.dpchallenge.com:443/x")                # the same origin, spelled otherwise
+    allow.check("https://images.dpchallenge.com/y.jpg")
+    for url in ("file:///etc/passwd", "javascript:alert(1)", "https://127.0.0.1/", "https://xdpchallenge.com/",
+                "http://www.dpchallenge.com/x", "https://www.dpchallenge.com:8443/x",
+                "http://images.dpchallenge.com/y.jpg", "https://images.dpchallenge.com:444/y.jpg",
+                "https://user@www.dpchallenge.com/x", "https://www.dpchallenge.com:99999/x", "https:///x"):
         with pytest.raises(RefusedURL):
             allow.check(url)
+    mirror = HostAllowList(["http://127.0.0.1:8080"])
+    mirror.check("http://127.0.0.1:8080/image.php?IMAGE_ID=1")
+    for url in ("http://127.0.0.1/image.php", "http://127.0.0.1:8081/image.php", "https://127.0.0.1:8080/"):
+        with pytest.raises(RefusedURL, match="not one of this source's hosts"):
+            mirror.check(url)
 
 
 def test_a_url_off_the_allowed_hosts_is_refused_before_any_request() -> None:
@@ -80,7 +90,7 @@ def test_a_url_off_the_allowed_hosts_is_refused_before_any_request() -> None:
     from aesthetic.crawler.politeness import Politeness, PolitenessConfig
 
     async def attempt() -> None:
-        async with Fetcher(HostAllowList(["127.0.0.1"]), contact="t@example.org") as fetcher:
+        async with Fetcher(HostAllowList(["http://127.0.0.1:9"]), contact="t@example.org") as fetcher:
             with pytest.raises(RefusedURL, match="not one of this source's hosts"):
                 await fetcher.get_once("http://elsewhere.test/photo.jpg")
             policy = Politeness(PolitenessConfig(min_delay=0.0), fetcher)
