@@ -6,7 +6,8 @@ the format of the real full-scale dump) with a realistic share of HTML, quotes, 
 useless one-word / numeric comments, duplicates and score mentions. Then runs, each in a
 fresh child process:
 
-- the build (the console script's code path), timed, peak memory = the child's ru_maxrss;
+- the build (the console script's code path), timed, peak memory = the child's own high-water
+  mark (perf/peak_memory.py; not the ~1 GB this script reaches while generating the input);
 - the I/O floor: pyarrow reads the same input files (AVA.txt, the comments file as lines)
   and writes Parquet (zstd) tables of the same content and size as the build's outputs;
 - for reference, the same floor with jemalloc as Arrow's allocator, the one the build uses
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +30,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "perf"))
+
+from peak_memory import run_measured  # noqa: E402
+
 SHARED = REPO.parent / "shared" / "data" / "ava"
 COMMENTS_PER_IMAGE = 11.7  # ~3 million comments over the 255,529 images
 
@@ -167,19 +171,15 @@ def main() -> None:
 
 def _timed(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Run `python -c code args` in a fresh process (with `env` added to the environment):
-    (wall seconds, its peak RSS in bytes, its stdout)."""
+    (wall seconds, its own peak RSS in bytes, its stdout)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=err, cwd=REPO,
-                                env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own rusage: ru_maxrss in KiB on Linux
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        done = run_measured([sys.executable, "-c", code, *args], stdout=out, stderr=err, cwd=REPO,
+                            env={**os.environ, **(env or {})})
         out.seek(0)
         err.seek(0)
-        if proc.returncode != 0:
-            sys.exit(f"child failed ({proc.returncode}):\n{err.read()}")
-        return wall, usage.ru_maxrss * 1024, out.read()
+        if done.exit_code != 0:
+            sys.exit(f"child failed ({done.exit_code}):\n{err.read()}")
+        return done.seconds, done.peak_bytes, out.read()
 
 
 if __name__ == "__main__":

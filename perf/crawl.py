@@ -5,7 +5,8 @@
 once with `aesthetic-crawl` (WARC + Parquet + ledger, fsynced commits) and
 once with a Scrapy spider doing the same fetch + parse + hash + write
 (perf/scrapy_spider.py, JSON lines out). Each runs in its own
-subprocess, so wall time and peak RSS (wait4) are its own. Both run at
+subprocess, so wall time and peak RSS are its own (perf/peak_memory.py:
+the process's own high-water mark, not this script's). Both run at
 N/4 and N items to show whether memory grows with the number of items.
 
     .venv/bin/python perf/crawl.py              # N = 20,000
@@ -19,13 +20,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "perf"))
+
+from peak_memory import run_measured  # noqa: E402
 
 CONCURRENCY = 8
 
@@ -35,7 +37,7 @@ class Run:
     name: str
     items: int
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mib: float
     exit_code: int
 
     @property
@@ -53,12 +55,8 @@ def serve(n_items: int) -> None:
 
 
 def measure(name: str, items: int, command: list[str]) -> Run:
-    started = time.monotonic()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(name, items, seconds, usage.ru_maxrss / 1024, proc.returncode)
+    done = run_measured(command, stdout=subprocess.DEVNULL)
+    return Run(name, items, done.seconds, done.peak_mib, done.exit_code)
 
 
 def engine_vs_scrapy(n_items: int, work: Path) -> list[Run]:
@@ -121,18 +119,18 @@ def main() -> None:
           f"concurrency {CONCURRENCY}, {os.cpu_count()} CPUs shared by server and client:")
     for run in runs:
         print(f"    {run.name:<16} {run.items:>7,} pages  {run.seconds:7.1f} s  {run.pages_per_s:8.1f} pages/s  "
-              f"peak RSS {run.peak_rss_mb:6.1f} MB  exit {run.exit_code}")
+              f"peak RSS {run.peak_rss_mib:6.1f} MiB  exit {run.exit_code}")
     by = {(r.name, r.items): r for r in runs}
     for n in sorted({r.items for r in runs}):
         ours, scrapy = by[("aesthetic-crawl", n)], by[("scrapy", n)]
         print(f"    at {n:,} pages: speed ratio ours/scrapy {ours.pages_per_s / scrapy.pages_per_s:.2f}x, "
-              f"memory ratio {ours.peak_rss_mb / scrapy.peak_rss_mb:.2f}x")
+              f"memory ratio {ours.peak_rss_mib / scrapy.peak_rss_mib:.2f}x")
     sizes = sorted({r.items for r in runs})
     if len(sizes) == 2:
         for name in ("aesthetic-crawl", "scrapy"):
             small, large = by[(name, sizes[0])], by[(name, sizes[1])]
-            print(f"    {name}: peak RSS {small.peak_rss_mb:.1f} MB at {sizes[0]:,} -> {large.peak_rss_mb:.1f} MB at "
-                  f"{sizes[1]:,} pages ({large.peak_rss_mb - small.peak_rss_mb:+.1f} MB)")
+            print(f"    {name}: peak RSS {small.peak_rss_mib:.1f} MiB at {sizes[0]:,} -> {large.peak_rss_mib:.1f} MiB at "
+                  f"{sizes[1]:,} pages ({large.peak_rss_mib - small.peak_rss_mib:+.1f} MiB)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Training throughput and peak memory of `mracnn` vs `vision` (same trunk, same batch), as a ratio.
 
-Each (model, batch size) is measured in a fresh process (so peak memory is
-its own): training steps fed by the real input pipeline (the decoded-image
+Each (model, batch size) is measured in a fresh process, its peak memory
+as its own high-water mark (perf/peak_memory.py; on CUDA, peak CUDA memory
+allocated): training steps fed by the real input pipeline (the decoded-image
 cache on disk -> DataLoader -> pinned memory -> device, normalised there),
 then the same steps on one batch already on the device. The difference is
 what the input pipeline costs; the ratio mracnn/vision is what the attention,
@@ -17,18 +18,22 @@ Paper-size heads (LSTM/attention 512, MFB k=5 o=1000, Text-CNN 3x100 maps,
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
+import json
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peak_memory import run_measured  # noqa: E402
 
 MODELS = ("vision", "mracnn")
 VOCAB = 20_000
 
 
 def measure(job: dict) -> dict:
-    """Run in a child process: steps/s with the loader and with data on the device, and peak memory."""
+    """Run in the child process: step times with the loader and with data on the device (and peak CUDA memory)."""
     import numpy as np
     import torch
 
@@ -83,9 +88,19 @@ def measure(job: dict) -> dict:
         if i >= warmup:
             loaded.append(middle - start)
             on_device.append(time.perf_counter() - middle)
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if runtime.device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {**job, "step_loaded": min(loaded), "step_device": min(on_device), "peak_mib": peak}
+    cuda_peak = torch.cuda.max_memory_allocated() / 2**20 if runtime.device.type == "cuda" else None
+    return {**job, "step_loaded": min(loaded), "step_device": min(on_device), "cuda_peak_mib": cuda_peak}
+
+
+def run_job(job: dict) -> dict:
+    """`measure(job)` in a fresh process, whose own peak RSS is measured from outside it."""
+    with tempfile.TemporaryFile("w+") as out:
+        done = run_measured([sys.executable, __file__, "--job", json.dumps(job)], stdout=out)
+        if done.exit_code != 0:
+            sys.exit(f"the {job['model']} measurement failed (exit {done.exit_code})")
+        out.seek(0)
+        result = json.loads(out.read().splitlines()[-1])
+    return {**result, "peak_mib": result["cuda_peak_mib"] if job["device"] == "cuda" else done.peak_mib}
 
 
 def main() -> None:
@@ -103,11 +118,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per process (default: 1 on CPU, where a shared machine's load "
                              "stalls multi-threaded ops far more than single-threaded ones; torch's default on CUDA)")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.job:
+        print(json.dumps(measure(json.loads(args.job))))
+        return
     size = args.image_size or trunk_input_size(args.trunk)
     workers = args.workers if args.workers is not None else (4 if args.device == "cuda" else 0)
-    ctx = mp.get_context("spawn")
-    memory = "peak CUDA memory allocated" if args.device == "cuda" else "peak process RSS"
+    memory = "peak CUDA memory allocated" if args.device == "cuda" else "the process's own peak RSS"
     print(f"device {args.device}, trunk {args.trunk}, {size}px, amp {args.amp and args.device == 'cuda'}, "
           f"{workers} loader workers, {args.threads or (1 if args.device == 'cpu' else 'default')} CPU thread(s), fastest of {args.steps} steps after {args.warmup} warm-up; memory = {memory}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,8 +135,7 @@ def main() -> None:
                 job = {"model": model, "trunk": args.trunk, "device": args.device, "amp": args.amp, "batch": batch,
                        "image_size": size, "steps": args.steps, "warmup": args.warmup, "workers": workers, "tmp": tmp,
                        "threads": args.threads if args.threads is not None else (1 if args.device == "cpu" else 0)}
-                with ctx.Pool(1) as pool:
-                    results[model] = pool.apply(measure, (job,))
+                results[model] = run_job(job)
             print(f"\nbatch {batch}")
             print(f"{'model':8} {'img/s loaded':>13} {'img/s on-device':>16} {'step ms loaded':>15} {'step ms on-device':>18} {'peak MiB':>9}")
             for model, r in results.items():
