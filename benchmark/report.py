@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from torch import nn
 
 from aesthetic.benchmark import plots
+from aesthetic.benchmark.environment import capture_environment
 from aesthetic.benchmark.metrics import Metrics, compute_metrics, mean_scores
 from aesthetic.benchmark.paper import paper_row
 from aesthetic.benchmark.runtime import Runtime
@@ -132,6 +133,7 @@ def evaluate_and_write(
         "images_skipped": prepared.skipped(),
         "skipped_images": [str(p) for p in prepared.problems],
         "plots": [str(p.relative_to(out)) for p in figures],
+        "environment": capture_environment(runtime.device),
         **extra,
     }
     rows = [TableRow(name, metrics.to_dict())]
