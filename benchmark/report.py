@@ -20,6 +20,7 @@ from torch import nn
 from aesthetic.benchmark import plots
 from aesthetic.benchmark.config import TrainConfig
 from aesthetic.benchmark.engine import attention_maps, loader_workers, predict
+from aesthetic.benchmark.environment import capture_environment
 from aesthetic.benchmark.metrics import Metrics, compute_metrics, mean_scores
 from aesthetic.benchmark.models import get_spec
 from aesthetic.benchmark.paper import PaperRow, paper_row
@@ -106,7 +107,8 @@ def report_test_split(out: Path, model: nn.Module, cfg: TrainConfig, data: RunDa
 
     name, configuration, paper = _row(cfg, data)
     record = metrics_record(cfg, data, metrics, name=name, paper=paper,
-                            plots=[str(p.relative_to(out)) for p in figures], facts=facts)
+                            plots=[str(p.relative_to(out)) for p in figures],
+                            environment=capture_environment(runtime.device), facts=facts)
     atomic_write_text(out / "metrics.json", json.dumps(record, indent=2, default=str) + "\n")
     rows = [TableRow(name, metrics.to_dict())]
     if paper:
@@ -134,7 +136,7 @@ def _row(cfg: TrainConfig, data: RunData) -> tuple[str, str, PaperRow | None]:
 
 
 def metrics_record(cfg: TrainConfig, data: RunData, metrics: Metrics, *, name: str, paper: PaperRow | None,
-                   plots: list[str], facts: dict) -> dict:
+                   plots: list[str], environment: dict, facts: dict) -> dict:
     """metrics.json, assembled here and nowhere else."""
     corpus = data.corpus
     record = {
@@ -149,6 +151,7 @@ def metrics_record(cfg: TrainConfig, data: RunData, metrics: Metrics, *, name: s
         "images_skipped": data.skipped(),
         "skipped_images": [str(p) for p in data.problems],
         "plots": plots,
+        "environment": environment,
         **facts,
     }
     if cfg.compare_paper:

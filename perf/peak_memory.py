@@ -48,7 +48,7 @@ with open('/proc/self/status') as fh:
 os.write(report, f'{os.waitstatus_to_exitcode(status)} {seconds!r} {usage.ru_maxrss} {floor}'.encode())
 """
 
-Output = int | IO | None  # as subprocess.Popen takes it: None (inherit), DEVNULL, a file
+Stream = int | IO | None  # as subprocess.Popen takes it: None (inherit), DEVNULL, a file
 
 
 @dataclass(frozen=True)
@@ -63,15 +63,14 @@ class Measured:
         return self.peak_bytes / 2**20
 
 
-def run_measured(command: Sequence[str | Path], *, stdin: Output = None, stdout: Output = None,
-                 stderr: Output = None, env: Mapping[str, str] | None = None,
-                 cwd: str | Path | None = None) -> Measured:
+def run_measured(command: Sequence[str | Path], *, stdout: Stream = None, stderr: Stream = None,
+                 env: Mapping[str, str] | None = None, cwd: str | Path | None = None) -> Measured:
     """Run `command` (looked up on PATH like a shell would) to its end; its exit status, time and own peak RSS."""
     read, write = os.pipe()
     try:
         launcher = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", LAUNCHER, str(write), *map(str, command)], pass_fds=(write,),
-            stdin=stdin, stdout=stdout, stderr=stderr, env=None if env is None else dict(env), cwd=cwd,
+            stdout=stdout, stderr=stderr, env=None if env is None else dict(env), cwd=cwd,
         )  # fmt: skip
     finally:
         os.close(write)

@@ -109,6 +109,32 @@ def test_every_model_has_metrics_and_the_report_embeds_existing_plots(small_demo
     assert any("attention" in link for link in links)
 
 
+def _comparable(run: Path, out: Path) -> dict:
+    """metrics.json with the wall-clock seconds left out and the run's folder named OUT: all else must repeat."""
+    record = json.loads((run / "metrics.json").read_text().replace(str(out), "OUT"))
+    for epoch in record["history"]:
+        del epoch["seconds"]
+    return record
+
+
+@pytest.mark.slow
+def test_the_same_seed_repeats_metrics_json_exactly(small_demo, tmp_path):
+    first, _ = small_demo
+    second = tmp_path / "again"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "demo" / "run.py"), "--out", str(second), "--small"],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    for model in demo_run.MODELS:
+        a, b = _comparable(first / "runs" / model, first), _comparable(second / "runs" / model, second)
+        assert a == b, model
+        # What the figures depend on is recorded with them (the README's demo table differs across processors).
+        assert {"torch", "device", "cpu_capability", "threads", "deterministic_algorithms"} <= a["environment"].keys()
+        assert pq.read_table(first / "runs" / model / "predictions.parquet").equals(
+            pq.read_table(second / "runs" / model / "predictions.parquet")), model
+
+
 @pytest.mark.parametrize(("flag", "message"), [("--items", r"--items must be at least 20 \(.*\), got 0"),
                                                ("--epochs", "--epochs must be at least 1, got 0"),
                                                ("--image-size", "--image-size must be at least 1, got 0")])
