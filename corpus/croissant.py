@@ -103,8 +103,10 @@ LICENSE = (
 )
 
 CITE_AS = (
-    "@article{mracnn2020, title={Multimodal Recurrent Attention CNN for image aesthetic prediction}, "
-    "journal={IEEE Transactions on Multimedia}, year={2020}, doi={10.1109/TMM.2020.2985526}}"
+    "@article{mracnn2020, author={Zhang, Xiaodan and Gao, Xinbo and Lu, Wen and He, Lihuo and Li, Jie}, "
+    "title={Beyond Vision: A Multimodal Recurrent Attention Convolutional Neural Network for Unified Image "
+    "Aesthetic Prediction Tasks}, journal={IEEE Transactions on Multimedia}, volume={23}, pages={611--623}, "
+    "year={2021}, doi={10.1109/TMM.2020.2985526}}"
 )
 
 PRIVACY = (
