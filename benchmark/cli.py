@@ -20,7 +20,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aesthetic.benchmark.config import TrainConfig, add_options, check_path, check_paths, from_values, parsed_values
+from aesthetic.benchmark.config import (
+    TrainConfig,
+    add_options,
+    check_path,
+    check_paths,
+    from_values,
+    parsed_values,
+    settings,
+)
 from aesthetic.benchmark.suite import PRESETS, TABLES, parse_tables, parse_trunk_weights
 from aesthetic.core.argtypes import float_at_least
 from aesthetic.core.cli import run
@@ -37,7 +45,7 @@ COMMANDS = ("train", "evaluate", "suite")
 # the trunk's weights (one file per trunk: --trunk-weights TRUNK=FILE), the run folder and the comparison.
 SUITE_SETS = ("model.name", "model.trunk", "model.fusion", "model.glimpses", "model.lstm_layers",
               "model.vision_head", "model.trunk_weights", "out", "compare_paper")
-SUITE_ROW_FLAGS = ("--model", "--trunk", "--fusion", "--glimpses", "--lstm-layers", "--vision-head", "--compare-paper")
+SUITE_OWN = ("model.trunk_weights", "out")      # flags the suite has in a form of its own
 
 EPILOG = """\
 examples:
@@ -102,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--throughput", type=float_at_least(0, strict=True), metavar="IMAGES_PER_S",
                        help="with --list: training images per second, for an estimated time per run")
     suite_groups = add_options(suite, TrainConfig, exclude=SUITE_SETS, only_given=True)
-    for flag in SUITE_ROW_FLAGS:
-        suite.add_argument(flag, nargs="?", action=_SetBySuite, help=argparse.SUPPRESS)
+    for s in settings(TrainConfig):
+        if s.name in SUITE_SETS and s.name not in SUITE_OWN:
+            suite.add_argument(s.flag, nargs="?", action=_SetBySuite, help=argparse.SUPPRESS)
     for groups in (train_groups, evaluate_groups, suite_groups):
         groups["data"].add_argument("--quiet", action="store_true", help="warnings only, no progress bars")
     return parser

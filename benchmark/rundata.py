@@ -84,7 +84,8 @@ def read_data(cfg: TrainConfig, runtime: Runtime, *, splits: tuple[str, ...] = S
             train = corpus.splits["train"]["comments"]
             vocab = Vocab.build(train, max_tokens=cfg.model.max_tokens, total=len(train))
         if need_vectors:
-            vectors = build_embeddings(vocab, cfg.glove, dim=cfg.embed_dim, seed=cfg.seed)
+            vectors = build_embeddings(vocab, cfg.glove, dim=cfg.embed_dim, seed=cfg.seed,
+                                       extend=cfg.vocabulary == "train+vectors")
             vocab, embeddings, random_vectors = vectors.vocab, vectors.matrix, vectors.random
     labels = caveats(cfg.model, random_vectors=random_vectors)
     return RunData(corpus, image_size, vocab, embeddings, labels, map_locations=locations)

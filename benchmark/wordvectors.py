@@ -165,8 +165,9 @@ def read_vectors(path: str | Path) -> VectorTable:
 _COPY_ROWS = 65536
 
 
-def build_embeddings(vocab: Vocab, path: str | Path | None, *, dim: int = 300, seed: int = 0) -> WordVectors:
-    """The frozen embedding matrix for `vocab` extended with every word of the vectors in `path`
+def build_embeddings(vocab: Vocab, path: str | Path | None, *, dim: int = 300, seed: int = 0,
+                     extend: bool = True) -> WordVectors:
+    """The frozen embedding matrix for `vocab`, extended (`extend`) with every word of the vectors in `path`
     (None: `vocab` alone, random `dim`-d vectors, loudly)."""
     train_words = vocab.train_words
     if path is None:
@@ -175,7 +176,8 @@ def build_embeddings(vocab: Vocab, path: str | Path | None, *, dim: int = 300, s
         return WordVectors(random_embeddings(len(vocab), dim, seed=seed), vocab, None, 0, train_words, 0,
                            sum(vocab.counts))
     table = read_vectors(path)
-    vocab = vocab.with_words(table.words)
+    if extend:
+        vocab = vocab.with_words(table.words)
     # rows[i]: the file's row for vocabulary id i, or -1; a word the file holds twice keeps its first vector.
     ids = np.fromiter((vocab.index.get(word, -1) for word in table.words), dtype=np.int64, count=len(table.words))
     rows = np.full(len(vocab), -1, dtype=np.int64)

@@ -24,7 +24,7 @@ from aesthetic.benchmark.models.base import (
     register,
 )
 from aesthetic.benchmark.models.baselines import VISION_HEADS
-from aesthetic.benchmark.models.mracnn import ATTENTION_SCORES, FUSION_LAYERS
+from aesthetic.benchmark.models.mracnn import ATTENTION_SCORES, FUSION_LAYERS, LSTM_INITS
 from aesthetic.benchmark.models.trunks import (
     DEFAULT_VGG_CUT,
     VGG_CUTS,
@@ -55,7 +55,7 @@ def _check(cfg: ModelConfig, spec: ModelSpec) -> None:
     The options' bounds are checked once, when the command line is parsed (config.py).
     """
     choices = {"fusion": FUSION_LAYERS, "vision_head": VISION_HEADS, "attn_score": ATTENTION_SCORES,
-               "vgg_cut": VGG_CUTS}
+               "vgg_cut": VGG_CUTS, "lstm_init": LSTM_INITS}
     for name, known in choices.items():
         if getattr(cfg, name) not in known:
             raise UserError(f"unknown {name} {getattr(cfg, name)!r}; choose one of: {', '.join(known)}")

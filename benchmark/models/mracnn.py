@@ -7,7 +7,8 @@ MRACNN (IEEE TMM 2020) reads a photo and its comments as two streams and fuses t
   location, or one N_i per location with --attn-score per-location: the paper's notation allows
   both), a_t = softmax_i(e_t), and the glimpse x_t = sum_i a_{t,i} f_i is the LSTM's next input;
   (h_0, c_0) come from the mean feature through a linear layer and tanh ("Show, Attend and
-  Tell"; the paper does not say). The T glimpses are concatenated.
+  Tell"; the paper does not say; --lstm-init zeros starts from zero). The T glimpses are
+  concatenated.
 - language: Text-CNN (Kim 2014) over frozen word vectors: one convolution per filter height
   (3/4/5), ReLU, max over time.
 - fusion: MFB (Yu et al. 2017) as its authors' reference implementation has it (dropout on the
@@ -60,6 +61,8 @@ class PerLocationScore(nn.Module):
 
 
 ATTENTION_SCORES: dict[str, type[nn.Module]] = {"shared": SharedScore, "per-location": PerLocationScore}
+# --lstm-init: are (h_0, c_0) learned from the mean feature (tanh of a linear layer), or zero?
+LSTM_INITS = {"mean": True, "zeros": False}
 
 
 class RecurrentAttention(nn.Module):
@@ -72,7 +75,7 @@ class RecurrentAttention(nn.Module):
     """
 
     def __init__(self, feat_dim: int, *, glimpses: int = 3, lstm_layers: int = 1, lstm_hidden: int = 512,
-                 attn_hidden: int = 512, score: str = "shared", locations: int = 0) -> None:
+                 attn_hidden: int = 512, score: str = "shared", locations: int = 0, init: str = "mean") -> None:
         super().__init__()
         if glimpses < 1 or lstm_layers < 1:
             raise ValueError(f"glimpses and lstm_layers must be >= 1, got {glimpses}, {lstm_layers}")
@@ -80,18 +83,24 @@ class RecurrentAttention(nn.Module):
         self.layers = lstm_layers
         self.hidden = lstm_hidden
         self.out_dim = glimpses * feat_dim
-        self.init_h = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
+        self.learned_init = LSTM_INITS[init]
+        if self.learned_init:
+            self.init_h = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
         self.attn_h = nn.Linear(lstm_hidden, attn_hidden, bias=False)   # W1
         self.attn_f = nn.Linear(feat_dim, attn_hidden)                  # W2 and b
         self.attn_score = ATTENTION_SCORES[score](attn_hidden, locations)   # N (or N_i): one score per location
         if glimpses > 1:
-            self.init_c = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
+            if self.learned_init:
+                self.init_c = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
             self.cells = nn.ModuleList(nn.LSTMCell(feat_dim if i == 0 else lstm_hidden, lstm_hidden)
                                        for i in range(lstm_layers))
 
-    def _initial_state(self, layer: nn.Linear, mean: torch.Tensor) -> list[torch.Tensor]:
-        """One [B, hidden] state per LSTM layer."""
-        return list(torch.tanh(layer(mean)).view(mean.shape[0], self.layers, self.hidden).unbind(dim=1))
+    def _initial_state(self, layer: str, mean: torch.Tensor) -> list[torch.Tensor]:
+        """One [B, hidden] state per LSTM layer: tanh(init_h(mean)) (or init_c), or zeros."""
+        if not self.learned_init:
+            return [mean.new_zeros(mean.shape[0], self.hidden) for _ in range(self.layers)]
+        state = torch.tanh(getattr(self, layer)(mean))
+        return list(state.view(mean.shape[0], self.layers, self.hidden).unbind(dim=1))
 
     def _lstm_step(self, x: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> None:
         for i, cell in enumerate(self.cells):
@@ -101,8 +110,8 @@ class RecurrentAttention(nn.Module):
         batch, _, height, width = features.shape
         f = features.flatten(2).transpose(1, 2)          # [B, L, D]
         mean = f.mean(dim=1)
-        h = self._initial_state(self.init_h, mean)
-        c = self._initial_state(self.init_c, mean) if self.glimpses > 1 else None
+        h = self._initial_state("init_h", mean)
+        c = self._initial_state("init_c", mean) if self.glimpses > 1 else None
         projected = self.attn_f(f)                        # W2 f_i + b, the same at every step
         glimpses, maps = [], []
         for step in range(self.glimpses):
@@ -252,7 +261,8 @@ class MRACNN(nn.Module):
         self.trunk = trunk_from_config(cfg)
         self.attention = RecurrentAttention(self.trunk.channels, glimpses=cfg.glimpses, lstm_layers=cfg.lstm_layers,
                                             lstm_hidden=cfg.lstm_hidden, attn_hidden=cfg.attn_hidden,
-                                            score=cfg.attn_score, locations=cfg.map_locations)
+                                            score=cfg.attn_score, locations=cfg.map_locations,
+                                            init=cfg.lstm_init)
         self.text = text_stream(cfg, embeddings)
         self.fusion = build_fusion(cfg, self.attention.out_dim, self.text.out_dim)
         self.head = nn.Linear(self.fusion.out_dim, cfg.n_bins)

@@ -160,8 +160,9 @@ def test_attention_follows_the_formula_step_by_step() -> None:
 
 @pytest.mark.parametrize("glimpses", [1, 3, 5])
 @pytest.mark.parametrize("layers", [1, 2, 3])
-def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int) -> None:
-    att = RecurrentAttention(8, glimpses=glimpses, lstm_layers=layers, lstm_hidden=6, attn_hidden=4)
+@pytest.mark.parametrize("init", ["mean", "zeros"])
+def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int, init: str) -> None:
+    att = RecurrentAttention(8, glimpses=glimpses, lstm_layers=layers, lstm_hidden=6, attn_hidden=4, init=init)
     visual, maps = att(torch.randn(2, 8, 3, 3))
     assert visual.shape == (2, glimpses * 8)
     assert maps.shape == (2, glimpses, 3, 3)
@@ -169,6 +170,17 @@ def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int) -> None:
     assert params_without_grad(att) == []
     if glimpses > 1:
         assert len(att.cells) == layers
+    assert hasattr(att, "init_h") == (init == "mean")
+
+
+def test_the_zero_initial_state_starts_the_first_glimpse_from_h0_0() -> None:
+    torch.manual_seed(5)
+    att = RecurrentAttention(4, glimpses=2, lstm_hidden=5, attn_hidden=3, init="zeros")
+    features = torch.randn(1, 4, 2, 3)
+    _, maps = att(features)
+    f = features[0].flatten(1).T                                          # [L, D]
+    e = torch.tanh(f @ att.attn_f.weight.T + att.attn_f.bias) @ att.attn_score.weight[0]   # W1 h0 = 0
+    assert torch.allclose(maps[0, 0].flatten(), torch.softmax(e, dim=0), atol=1e-6)
 
 
 @torch.no_grad()

@@ -25,12 +25,14 @@ def test_table_has_the_six_columns_and_marks_undefined_and_untranscribed_values(
 
 
 def test_a_row_is_named_by_its_whole_key_and_its_labels() -> None:
-    assert row_name(RowKey("mracnn", "vgg16", "mfb", 1, 2), ["untrained trunk"]) == "mracnn vgg16 mfb T=1 L=2 [untrained trunk]"
+    assert row_name(RowKey("mracnn", "vgg16", "mfb", 1, 2), ["untrained trunk"]) == (
+        "mracnn vgg16 mfb T=1 L=2 [untrained trunk]")
     assert row_name(RowKey("vision", "alexnet", vision_head="pooled"), []) == "vision alexnet pooled head"
     assert row_name(RowKey("text"), []) == "text"
 
 
-def test_compare_paper_prints_the_row_of_the_same_configuration_only(tiny_corpus, image_cache, tmp_path, capsys) -> None:
+def test_compare_paper_prints_the_row_of_the_same_configuration_only(tiny_corpus, image_cache, tmp_path,
+                                                                    capsys) -> None:
     """A --glimpses 1 run is compared with Table I's T = 1 row (not transcribed), not with the default T = 3 numbers."""
     corpus, images = tiny_corpus
     run = tmp_path / "t1"

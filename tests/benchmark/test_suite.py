@@ -165,7 +165,8 @@ def test_the_paper_preset_is_the_papers_recipe_and_shares_the_default_row(tmp_pa
     assert {row.paper.table for row in plan.rows if row.run is default} == {"I", "II", "III", "IV"}
     for run in plan.runs:
         cfg: TrainConfig = run.cfg
-        assert (cfg.batch_size, cfg.lr, cfg.lr_step, cfg.lr_gamma, cfg.patience, cfg.epochs) == (32, 1e-3, 10, 0.1, 5, 50)
+        recipe = (cfg.batch_size, cfg.lr, cfg.lr_step, cfg.lr_gamma, cfg.patience, cfg.epochs)
+        assert recipe == (32, 1e-3, 10, 0.1, 5, 50)
         assert cfg.amp is False and cfg.image_size is None and not cfg.model.freeze_trunk   # fp32, 224/299 px
         assert cfg.model.trunk_weights == ("vgg16.pth" if run.key.trunk == "vgg16" else None)
         assert cfg.cache_dir == str(tmp_path / "cache") and cfg.out == str(tmp_path / "runs" / run.key.slug())

@@ -173,7 +173,8 @@ def test_the_training_loss_is_emd_with_r_2_on_the_softmax_of_the_logits() -> Non
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(name="text", text_maps=4, vocab_size=20, vector_dim=6, max_tokens=12)).eval()
-    raw = {"tokens": torch.randint(0, 20, (5, 12)), "target": torch.distributions.Dirichlet(torch.ones(10)).sample((5,))}
+    target = torch.distributions.Dirichlet(torch.ones(10)).sample((5,))
+    raw = {"tokens": torch.randint(0, 20, (5, 12)), "target": target}
     runtime = Runtime(torch.device("cpu"))
     with torch.no_grad():
         p = torch.softmax(model(None, raw["tokens"]).logits, dim=1).double()
@@ -197,7 +198,8 @@ def test_evaluate_runs_in_the_precision_the_run_trained_in(amp, tiny_corpus, tmp
                  "--amp" if amp else "--no-amp"]) == 0
     asked = []
     real = runtime_module.setup_runtime
-    monkeypatch.setattr(runtime_module, "setup_runtime", lambda device, *, amp: asked.append(amp) or real(device, amp=amp))
+    monkeypatch.setattr(runtime_module, "setup_runtime",
+                        lambda device, *, amp: asked.append(amp) or real(device, amp=amp))
     assert main(["evaluate", "--checkpoint", str(run / "checkpoints" / "best.pt"), "--corpus", str(corpus),
                  "--out", str(tmp_path / "eval"), "--device", "cpu", "--quiet"]) == 0
     assert asked == [amp]

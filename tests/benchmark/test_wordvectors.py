@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 from pathlib import Path
@@ -146,3 +147,6 @@ def test_a_test_word_with_a_vector_is_not_unknown_and_nothing_is_learned_from_it
     assert torch.equal(data.embeddings[ids[0]], torch.tensor([1.0, -1.0, 0.25]))
     model = build_model(ModelConfig(name="text", text_maps=4), data.embeddings)
     assert not model.text.embedding.weight.requires_grad
+    # --vocabulary train: the train split's words only, as before.
+    alone = read_data(dataclasses.replace(cfg, vocabulary="train"), setup_runtime("cpu"))
+    assert alone.vocab.words == train_only.words and alone.vocab.encode(["Vermeer"])[0] == UNK
