@@ -81,8 +81,9 @@ def resolved(default: Any) -> Any:
 class ModelConfig:
     """What `build_model` makes: the model's options, then the shapes the data fixes."""
 
-    # The choices of name, trunk and fusion are the registries' keys (benchmark/models), written out
-    # here so that parsing needs no torch; tests/benchmark/test_config.py holds them equal.
+    # The choices of name, trunk, fusion, vision_head, vgg_cut, lstm_init and attn_score are the registries'
+    # keys (benchmark/models), written out here so that parsing needs no torch; tests/benchmark/test_config.py
+    # holds them equal.
     name: str = option(help="which model", group=None, flag="--model", choices={
         "fusion": "trunk (its penultimate layer, --vision-head) + Text-CNN, fused by --fusion, no attention: "
                   "the paper's 'Text-CNN + VGG-16' row",
