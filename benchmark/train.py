@@ -1,4 +1,4 @@
-"""Training a registered model on a corpus, the paper's recipe (MRACNN, IEEE TMM 2020).
+"""Training a registered model on a corpus, the MRACNN paper's recipe (Zhang et al., IEEE TMM 2021).
 
 EMD (r = 2) loss on the softmax of the model's logits, Adam (0.9, 0.99), the learning rate
 divided by 10 every 10 epochs, early stopping on validation loss (patience 5), the best

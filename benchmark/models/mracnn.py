@@ -1,6 +1,7 @@
 """`mracnn`: the paper's model, whole: trunk -> recurrent attention (T glimpses) + Text-CNN -> fusion -> bins.
 
-MRACNN (IEEE TMM 2020) reads a photo and its comments as two streams and fuses them:
+MRACNN (Zhang et al., IEEE Transactions on Multimedia 23, 2021; paper.py cites it in full) reads a
+photo and its comments as two streams and fuses them:
 
 - visual: the trunk's feature map (trunks.py) looked at T times by an LSTM. At step t the score
   of location i is e_{t,i} = N^T tanh(W1 h_{t-1} + W2 f_i + b) (eq. (8); one vector N for every
