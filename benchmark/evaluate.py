@@ -1,7 +1,9 @@
 """`aesthetic-benchmark evaluate`: a saved model scored on a corpus' test split.
 
 The run's own config comes back from the checkpoint as it was saved; only the options the
-`evaluate` command takes (its data, device and report group) are put over it. The vocabulary
+`evaluate` command takes (its data, device and report group) are put over it. Its precision is
+the run's too: bf16 autocast on CUDA only for a run trained with it (the CLI sets the runtime up
+from the checkpoint's `amp`). The vocabulary
 and the word vectors come from the checkpoint too, so no vector file is needed and words unseen
 in training map to "unknown" as they did.
 """
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aesthetic.benchmark.checkpoint import checkpoint_config, load_checkpoint
+from aesthetic.benchmark.checkpoint import checkpoint_config
 from aesthetic.benchmark.config import with_values
 from aesthetic.benchmark.models import build_model
 from aesthetic.benchmark.report import report_test_split
@@ -21,13 +23,14 @@ from aesthetic.benchmark.runtime import Runtime
 from aesthetic.core.errors import UserError
 
 
-def evaluate_checkpoint(checkpoint: Path, runtime: Runtime, options: Mapping[str, Any], out: Path | None = None) -> dict:
-    """Write predictions, metrics and plots of `checkpoint` on the test split to `out` (default RUN_DIR/evaluate).
+def evaluate_checkpoint(checkpoint: Path, saved: dict, runtime: Runtime, options: Mapping[str, Any],
+                        out: Path | None = None) -> dict:
+    """Write predictions, metrics and plots of `checkpoint` (`saved`, as load_checkpoint read it) on the test
+    split to `out` (default RUN_DIR/evaluate).
 
     `options`: the evaluate command's values by dotted name (config.parsed_values). Returns metrics.json's record.
     """
     checkpoint = Path(checkpoint)
-    saved = load_checkpoint(checkpoint)
     if out is None:
         run_root = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
         out = run_root / "evaluate"

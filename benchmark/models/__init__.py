@@ -23,8 +23,15 @@ from aesthetic.benchmark.models.base import (
     ModelSpec,
     register,
 )
-from aesthetic.benchmark.models.mracnn import FUSION_LAYERS
-from aesthetic.benchmark.models.trunks import trunk_channels, trunk_input_size, trunk_spec
+from aesthetic.benchmark.models.baselines import VISION_HEADS
+from aesthetic.benchmark.models.mracnn import ATTENTION_SCORES, FUSION_LAYERS, LSTM_INITS
+from aesthetic.benchmark.models.trunks import (
+    DEFAULT_VGG_CUT,
+    VGG_CUTS,
+    trunk_channels,
+    trunk_input_size,
+    trunk_spec,
+)
 from aesthetic.core.errors import UserError
 
 __all__ = [
@@ -47,10 +54,15 @@ def _check(cfg: ModelConfig, spec: ModelSpec) -> None:
 
     The options' bounds are checked once, when the command line is parsed (config.py).
     """
+    choices = {"fusion": FUSION_LAYERS, "vision_head": VISION_HEADS, "attn_score": ATTENTION_SCORES,
+               "vgg_cut": VGG_CUTS, "lstm_init": LSTM_INITS}
+    for name, known in choices.items():
+        if getattr(cfg, name) not in known:
+            raise UserError(f"unknown {name} {getattr(cfg, name)!r}; choose one of: {', '.join(known)}")
     if spec.uses_images:
         trunk_spec(cfg.trunk)
-    if cfg.fusion not in FUSION_LAYERS:
-        raise UserError(f"unknown fusion {cfg.fusion!r}; choose one of: {', '.join(FUSION_LAYERS)}")
+        if cfg.vgg_cut != DEFAULT_VGG_CUT and cfg.trunk != "vgg16":
+            raise UserError(f"--vgg-cut {cfg.vgg_cut} is a VGG-16 layer; trunk {cfg.trunk} has no such choice")
     if cfg.n_bins < 2:
         raise UserError(f"n_bins must be at least 2, got {cfg.n_bins}")
     if spec.uses_text and max(cfg.text_heights) > cfg.max_tokens:

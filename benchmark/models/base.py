@@ -28,6 +28,8 @@ class ModelSpec:
     uses_images: bool
     uses_text: bool
     build: Callable[[ModelConfig, torch.Tensor | None], nn.Module]  # (config, embedding matrix or None)
+    # Does the model keep the trunk's whole network (its penultimate features) rather than its feature map?
+    whole_network: Callable[[ModelConfig], bool] = lambda _cfg: False
 
 
 MODELS: dict[str, ModelSpec] = {}

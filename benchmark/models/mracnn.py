@@ -1,15 +1,19 @@
 """`mracnn`: the paper's model, whole: trunk -> recurrent attention (T glimpses) + Text-CNN -> fusion -> bins.
 
-MRACNN (IEEE TMM 2020) reads a photo and its comments as two streams and fuses them:
+MRACNN (Zhang et al., IEEE Transactions on Multimedia 23, 2021; paper.py cites it in full) reads a
+photo and its comments as two streams and fuses them:
 
 - visual: the trunk's feature map (trunks.py) looked at T times by an LSTM. At step t the score
-  of location i is e_{t,i} = w^T tanh(W1 h_{t-1} + W2 f_i + b) (the paper writes the projection
-  to a scalar as "N · tanh"), a_t = softmax_i(e_t), and the glimpse x_t = sum_i a_{t,i} f_i is
-  the LSTM's next input; (h_0, c_0) come from the mean feature through a linear layer and tanh
-  ("Show, Attend and Tell"). The T glimpses are concatenated.
+  of location i is e_{t,i} = N^T tanh(W1 h_{t-1} + W2 f_i + b) (eq. (8); one vector N for every
+  location, or one N_i per location with --attn-score per-location: the paper's notation allows
+  both), a_t = softmax_i(e_t), and the glimpse x_t = sum_i a_{t,i} f_i is the LSTM's next input;
+  (h_0, c_0) come from the mean feature through a linear layer and tanh ("Show, Attend and
+  Tell"; the paper does not say; --lstm-init zeros starts from zero). The T glimpses are
+  concatenated.
 - language: Text-CNN (Kim 2014) over frozen word vectors: one convolution per filter height
   (3/4/5), ReLU, max over time.
-- fusion: MFB (Yu et al. 2017) by default; concat, sum and prod for the paper's comparison.
+- fusion: MFB (Yu et al. 2017) as its authors' reference implementation has it (dropout on the
+  k*o product before the sum pooling), by default; concat, sum and prod for the paper's comparison.
 
 The baselines (baselines.py) are this model with a stream or the attention taken away, built
 from the same parts.
@@ -30,6 +34,38 @@ from aesthetic.benchmark.models.trunks import trunk_from_config
 # ---------------------------------------------------------------- visual stream: recurrent attention
 
 
+class SharedScore(nn.Linear):
+    """e_i = N^T tanh(...)_i with one vector N for every location: [B, L, A] -> [B, L]."""
+
+    def __init__(self, attn_hidden: int, locations: int = 0) -> None:
+        super().__init__(attn_hidden, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).squeeze(-1)
+
+
+class PerLocationScore(nn.Module):
+    """e_i = N_i^T tanh(...)_i with one vector N_i per location i: [B, L, A] -> [B, L], for one L only."""
+
+    def __init__(self, attn_hidden: int, locations: int) -> None:
+        super().__init__()
+        if locations < 1:
+            raise ValueError(f"per-location attention scores need the number of locations, got {locations}")
+        bound = attn_hidden ** -0.5            # nn.Linear's default initialisation range
+        self.weight = nn.Parameter(torch.empty(locations, attn_hidden).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != self.weight.shape[0]:
+            raise ValueError(f"the feature map has {x.shape[1]} locations; per-location attention scores were made "
+                             f"for {self.weight.shape[0]} (another image size?)")
+        return (x * self.weight.to(x.dtype)).sum(dim=-1)
+
+
+ATTENTION_SCORES: dict[str, type[nn.Module]] = {"shared": SharedScore, "per-location": PerLocationScore}
+# --lstm-init: are (h_0, c_0) learned from the mean feature (tanh of a linear layer), or zero?
+LSTM_INITS = {"mean": True, "zeros": False}
+
+
 class RecurrentAttention(nn.Module):
     """features [B, D, H, W] -> (glimpses concatenated [B, T*D], attention maps [B, T, H, W]).
 
@@ -40,7 +76,7 @@ class RecurrentAttention(nn.Module):
     """
 
     def __init__(self, feat_dim: int, *, glimpses: int = 3, lstm_layers: int = 1, lstm_hidden: int = 512,
-                 attn_hidden: int = 512) -> None:
+                 attn_hidden: int = 512, score: str = "shared", locations: int = 0, init: str = "mean") -> None:
         super().__init__()
         if glimpses < 1 or lstm_layers < 1:
             raise ValueError(f"glimpses and lstm_layers must be >= 1, got {glimpses}, {lstm_layers}")
@@ -48,18 +84,24 @@ class RecurrentAttention(nn.Module):
         self.layers = lstm_layers
         self.hidden = lstm_hidden
         self.out_dim = glimpses * feat_dim
-        self.init_h = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
+        self.learned_init = LSTM_INITS[init]
+        if self.learned_init:
+            self.init_h = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
         self.attn_h = nn.Linear(lstm_hidden, attn_hidden, bias=False)   # W1
         self.attn_f = nn.Linear(feat_dim, attn_hidden)                  # W2 and b
-        self.attn_score = nn.Linear(attn_hidden, 1, bias=False)         # w: to one score per location
+        self.attn_score = ATTENTION_SCORES[score](attn_hidden, locations)   # N (or N_i): one score per location
         if glimpses > 1:
-            self.init_c = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
+            if self.learned_init:
+                self.init_c = nn.Linear(feat_dim, lstm_layers * lstm_hidden)
             self.cells = nn.ModuleList(nn.LSTMCell(feat_dim if i == 0 else lstm_hidden, lstm_hidden)
                                        for i in range(lstm_layers))
 
-    def _initial_state(self, layer: nn.Linear, mean: torch.Tensor) -> list[torch.Tensor]:
-        """One [B, hidden] state per LSTM layer."""
-        return list(torch.tanh(layer(mean)).view(mean.shape[0], self.layers, self.hidden).unbind(dim=1))
+    def _initial_state(self, layer: str, mean: torch.Tensor) -> list[torch.Tensor]:
+        """One [B, hidden] state per LSTM layer: tanh(init_h(mean)) (or init_c), or zeros."""
+        if not self.learned_init:
+            return [mean.new_zeros(mean.shape[0], self.hidden) for _ in range(self.layers)]
+        state = torch.tanh(getattr(self, layer)(mean))
+        return list(state.view(mean.shape[0], self.layers, self.hidden).unbind(dim=1))
 
     def _lstm_step(self, x: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> None:
         for i, cell in enumerate(self.cells):
@@ -69,12 +111,12 @@ class RecurrentAttention(nn.Module):
         batch, _, height, width = features.shape
         f = features.flatten(2).transpose(1, 2)          # [B, L, D]
         mean = f.mean(dim=1)
-        h = self._initial_state(self.init_h, mean)
-        c = self._initial_state(self.init_c, mean) if self.glimpses > 1 else None
+        h = self._initial_state("init_h", mean)
+        c = self._initial_state("init_c", mean) if self.glimpses > 1 else None
         projected = self.attn_f(f)                        # W2 f_i + b, the same at every step
         glimpses, maps = [], []
         for step in range(self.glimpses):
-            energy = self.attn_score(torch.tanh(projected + self.attn_h(h[-1]).unsqueeze(1))).squeeze(-1)
+            energy = self.attn_score(torch.tanh(projected + self.attn_h(h[-1]).unsqueeze(1)))
             weights = F.softmax(energy.float(), dim=1).to(f.dtype)   # [B, L], softmax in fp32 under AMP
             glimpse = torch.bmm(weights.unsqueeze(1), f).squeeze(1)  # [B, D]
             glimpses.append(glimpse)
@@ -134,11 +176,13 @@ def text_stream(cfg: ModelConfig, embeddings: torch.Tensor | None) -> TextCNN:
 
 
 class MFB(nn.Module):
-    """z = SumPool(U^T x ∘ V^T y, k) over consecutive groups of k, dropout, power normalisation
+    """z = SumPool(dropout(U^T x ∘ V^T y), k) over consecutive groups of k, power normalisation
     sign(z)·sqrt(|z|), then L2 normalisation.
 
-    The signed square root is written sqrt(relu(z)) - sqrt(relu(-z)), as the MFB authors do: equal
-    in value, but its gradient at z = 0 is 0 instead of NaN (dropout makes exact zeros common).
+    As the MFB authors' reference implementation (Yu et al., their PyTorch port): the dropout acts on
+    the k*o product, before the sum pooling, at its own rate (0.1 there, `--mfb-dropout`). The signed
+    square root is written sqrt(relu(z)) - sqrt(relu(-z)), as they do: equal in value, but its
+    gradient at z = 0 is 0 instead of NaN.
     """
 
     def __init__(self, x_dim: int, y_dim: int, *, k: int = 5, o: int = 1000, dropout: float = 0.1) -> None:
@@ -148,19 +192,26 @@ class MFB(nn.Module):
         self.proj_y = nn.Linear(y_dim, k * o)   # V̂
         self.dropout = nn.Dropout(dropout)
 
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, x_dim: int, y_dim: int) -> MFB:
+        return cls(x_dim, y_dim, k=cfg.mfb_k, o=cfg.mfb_o, dropout=cfg.mfb_dropout)
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        joint = self.proj_x(x) * self.proj_y(y)                    # [B, k*o]
+        joint = self.dropout(self.proj_x(x) * self.proj_y(y))     # [B, k*o]
         z = joint.view(joint.shape[0], self.out_dim, self.k).sum(dim=2)
-        z = self.dropout(z)
         z = torch.sqrt(F.relu(z)) - torch.sqrt(F.relu(-z))
         return F.normalize(z.float(), dim=1).to(z.dtype)
 
 
 class Concat(nn.Module):
-    def __init__(self, x_dim: int, y_dim: int, *, dropout: float = 0.1, **_: int) -> None:
+    def __init__(self, x_dim: int, y_dim: int, *, dropout: float = 0.1) -> None:
         super().__init__()
         self.out_dim = x_dim + y_dim
         self.dropout = nn.Dropout(dropout)
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, x_dim: int, y_dim: int) -> Concat:
+        return cls(x_dim, y_dim, dropout=cfg.dropout)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.dropout(torch.cat([x, y], dim=1))
@@ -171,12 +222,16 @@ class _Projected(nn.Module):
 
     combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-    def __init__(self, x_dim: int, y_dim: int, *, o: int = 1000, dropout: float = 0.1, **_: int) -> None:
+    def __init__(self, x_dim: int, y_dim: int, *, o: int = 1000, dropout: float = 0.1) -> None:
         super().__init__()
         self.out_dim = o
         self.proj_x = nn.Linear(x_dim, o)
         self.proj_y = nn.Linear(y_dim, o)
         self.dropout = nn.Dropout(dropout)
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, x_dim: int, y_dim: int) -> _Projected:
+        return cls(x_dim, y_dim, o=cfg.mfb_o, dropout=cfg.dropout)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.combine(self.proj_x(x), self.proj_y(y)))
@@ -195,7 +250,7 @@ FUSION_LAYERS: dict[str, type[nn.Module]] = {"mfb": MFB, "concat": Concat, "sum"
 
 def build_fusion(cfg: ModelConfig, x_dim: int, y_dim: int) -> nn.Module:
     """The fusion layer `cfg.fusion` names (checked by build_model), with an `out_dim` attribute."""
-    return FUSION_LAYERS[cfg.fusion](x_dim, y_dim, k=cfg.mfb_k, o=cfg.mfb_o, dropout=cfg.dropout)
+    return FUSION_LAYERS[cfg.fusion].from_config(cfg, x_dim, y_dim)
 
 
 # ---------------------------------------------------------------- the model
@@ -206,7 +261,9 @@ class MRACNN(nn.Module):
         super().__init__()
         self.trunk = trunk_from_config(cfg)
         self.attention = RecurrentAttention(self.trunk.channels, glimpses=cfg.glimpses, lstm_layers=cfg.lstm_layers,
-                                            lstm_hidden=cfg.lstm_hidden, attn_hidden=cfg.attn_hidden)
+                                            lstm_hidden=cfg.lstm_hidden, attn_hidden=cfg.attn_hidden,
+                                            score=cfg.attn_score, locations=cfg.map_locations,
+                                            init=cfg.lstm_init)
         self.text = text_stream(cfg, embeddings)
         self.fusion = build_fusion(cfg, self.attention.out_dim, self.text.out_dim)
         self.head = nn.Linear(self.fusion.out_dim, cfg.n_bins)

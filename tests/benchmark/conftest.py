@@ -9,10 +9,14 @@ import pytest
 from tests.benchmark.synthetic import make_corpus
 
 # Tiny but real: AlexNet (no BatchNorm, so it learns from scratch in a few steps) at 48 px
-# gives a 2x2 feature map for attention; small LSTM/attention/MFB/Text-CNN sizes.
+# gives a 2x2 feature map for attention; small LSTM/attention/MFB/Text-CNN sizes. The vision and
+# fusion models pool that map (--vision-head pooled): AlexNet's whole network, the default head,
+# needs 63 px and 61 M parameters; the whole-network head has tests of its own (test_models.py,
+# test_suite.py).
 TINY = [
     "--trunk", "alexnet", "--image-size", "48", "--batch-size", "16", "--lstm-hidden", "16", "--attn-hidden", "16",
-    "--mfb-o", "32", "--mfb-k", "2", "--text-maps", "8", "--embed-dim", "16", "--device", "cpu", "--quiet",
+    "--mfb-o", "32", "--mfb-k", "2", "--text-maps", "8", "--embed-dim", "16", "--vision-head", "pooled",
+    "--device", "cpu", "--quiet",
 ]
 
 

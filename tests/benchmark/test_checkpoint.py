@@ -64,3 +64,49 @@ def test_checkpoints_of_another_format_are_refused(payload, found, tmp_path: Pat
     torch.save(payload, path)
     with pytest.raises(UserError, match=f"other.pt: not a checkpoint this version reads \\({found}; expected "):
         load_checkpoint(path)
+
+
+# The settings format 3 added (issue 10); a format-2 checkpoint's config has none of them.
+FORMAT_3_MODEL_SETTINGS = ("vision_head", "vgg_cut", "attn_score", "mfb_dropout", "map_locations")
+
+
+def _as_format_2(path: Path) -> None:
+    payload = torch.load(path, weights_only=True)
+    payload["format"] = "aesthetic-benchmark-checkpoint/2"
+    for name in FORMAT_3_MODEL_SETTINGS:
+        del payload["config"]["model"][name]
+    torch.save(payload, path)
+
+
+def test_a_format_2_checkpoint_rebuilds_the_pooled_vision_model_it_was(tiny_corpus, image_cache, tmp_path) -> None:
+    """Format 2's vision models pooled the feature map; `--vision-head full` is today's default, so a
+    format-2 config reads back as pooled, and evaluates to the numbers it trained to."""
+    import json
+
+    from tests.benchmark.conftest import train_args
+
+    corpus, images = tiny_corpus
+    run = tmp_path / "run"
+    assert main(["--model", "vision", *train_args(corpus, images, run, image_cache), "--epochs", "1",
+                 "--limit", "16"]) == 0
+    _as_format_2(run / "checkpoints" / "best.pt")
+    assert load_checkpoint(run / "checkpoints" / "best.pt")["config"]["model"]["vision_head"] == "pooled"
+    assert main(["evaluate", "--checkpoint", str(run / "checkpoints" / "best.pt"), "--corpus", str(corpus),
+                 "--images", str(images), "--out", str(tmp_path / "eval"), "--limit", "16", "--device", "cpu",
+                 "--quiet"]) == 0
+    trained = json.loads((run / "metrics.json").read_text())["metrics"]
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["metrics"] == trained
+
+
+def test_a_format_2_mfb_run_is_not_resumed(tiny_corpus, image_cache, tmp_path, capsys) -> None:
+    """Its MFB dropped after the sum pooling: evaluate reads it, --resume would not continue the same training."""
+    from tests.benchmark.conftest import train_args
+
+    corpus, images = tiny_corpus
+    args = ["--model", "mracnn", *train_args(corpus, images, tmp_path / "run", image_cache), "--limit", "16"]
+    assert main([*args, "--epochs", "1"]) == 0
+    _as_format_2(tmp_path / "run" / "checkpoints" / "last.pt")
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "last.pt: written by an earlier version whose MFB applied its dropout after the sum pooling" in err

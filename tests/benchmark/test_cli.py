@@ -43,7 +43,8 @@ def test_train_help_documents_the_issue_flags(capsys) -> None:
     for flag in ("--model", "--corpus", "--images", "--out", "--trunk", "--trunk-weights", "--glove", "--glimpses",
                  "--lstm-layers", "--fusion", "--epochs", "--batch-size", "--lr", "--device", "--limit", "--seed",
                  "--resume", "--compare-paper", "--image-size", "--freeze-trunk", "--workers", "--quiet",
-                 "--allow-missing-images", "--cache-dir"):
+                 "--allow-missing-images", "--cache-dir", "--vision-head", "--vgg-cut", "--attn-score", "--lstm-init",
+                 "--mfb-dropout", "--vocabulary"):
         assert flag in out, flag
     # A bare % in a help string makes argparse print its internal dict (which also holds the raw text).
     assert "more than 0.5% are missing or unreadable" in " ".join(out.split()) and "option_strings" not in out
@@ -65,6 +66,8 @@ def test_bad_choices_exit_2(capsys) -> None:
     # --seed -1 as a numpy traceback when a validation split is held out, the rest silently.
     ("--lr", "-1", "must be > 0"), ("--lr", "0", "must be > 0"), ("--lr", "nan", "not a finite number"),
     ("--dropout", "1", "must be in [0, 1)"), ("--dropout", "-0.1", "must be in [0, 1)"),
+    ("--mfb-dropout", "1", "must be in [0, 1)"), ("--vision-head", "fc", "invalid choice: 'fc'"),
+    ("--attn-score", "each", "invalid choice: 'each'"), ("--vgg-cut", "conv4_3", "invalid choice: 'conv4_3'"),
     ("--glimpses", "0", "must be >= 1"), ("--lstm-layers", "0", "must be >= 1"), ("--lstm-hidden", "0", "must be >= 1"),
     ("--attn-hidden", "0", "must be >= 1"), ("--mfb-k", "0", "must be >= 1"), ("--mfb-o", "0", "must be >= 1"),
     ("--text-maps", "0", "must be >= 1"), ("--embed-dim", "0", "must be >= 1"), ("--seed", "-1", "must be >= 0"),
@@ -113,6 +116,10 @@ def test_command_line_mistakes_are_refused_before_torch_is_imported(tmp_path) ->
         ([*train, "--trunk", "resnet"], "argument --trunk: invalid choice: 'resnet'"),
         (["evaluate", "--checkpoint", str(tmp_path / "best.pt"), "--corpus", str(tmp_path / "corpus")],
          "best.pt: checkpoint not found"),
+        (["suite", "--corpus", str(tmp_path / "nowhere"), "--out", out], "nowhere: corpus folder not found"),
+        (["suite", "--corpus", str(tmp_path / "corpus"), "--out", out, "--tables", "V"], "unknown table V"),
+        (["suite", "--corpus", str(tmp_path / "corpus"), "--out", out, "--trunk-weights", "vgg16=gone.pth"],
+         "gone.pth: PyTorch weights file not found"),
         (["--help"], ""),
     ]
     for argv, message in cases:

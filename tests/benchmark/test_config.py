@@ -41,13 +41,19 @@ def _options(cls: type = TrainConfig) -> dict:
 
 def test_the_command_line_offers_exactly_the_registered_names() -> None:
     from aesthetic.benchmark.models import MODELS
-    from aesthetic.benchmark.models.mracnn import FUSION_LAYERS
-    from aesthetic.benchmark.models.trunks import TRUNKS
+    from aesthetic.benchmark.models.baselines import VISION_HEADS
+    from aesthetic.benchmark.models.mracnn import ATTENTION_SCORES, FUSION_LAYERS, LSTM_INITS
+    from aesthetic.benchmark.models.trunks import DEFAULT_VGG_CUT, TRUNKS, VGG_CUTS
 
     options = _options()
     assert sorted(options["model.name"].choices) == sorted(MODELS)
     assert tuple(options["model.trunk"].choices) == tuple(TRUNKS)
     assert tuple(options["model.fusion"].choices) == tuple(FUSION_LAYERS)
+    assert tuple(options["model.vision_head"].choices) == tuple(VISION_HEADS)
+    assert tuple(options["model.attn_score"].choices) == tuple(ATTENTION_SCORES)
+    assert tuple(options["model.vgg_cut"].choices) == tuple(VGG_CUTS)
+    assert tuple(options["model.lstm_init"].choices) == tuple(LSTM_INITS)
+    assert ModelConfig(name="mracnn").vgg_cut == DEFAULT_VGG_CUT
 
 
 def test_every_option_is_bounded_chosen_a_path_or_a_switch() -> None:

