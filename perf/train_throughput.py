@@ -6,7 +6,11 @@ allocated): training steps fed by the real input pipeline (the decoded-image
 cache on disk -> DataLoader -> pinned memory -> device, normalised there),
 then the same steps on one batch already on the device. The difference is
 what the input pipeline costs; the ratio mracnn/vision is what the attention,
-text stream and fusion cost on top of the trunk. Aim: at most 1.3x.
+text stream and fusion cost on top of the trunk. Aim: at most 1.3x. That is why
+`vision` runs with the pooled head by default (the trunk's feature map, pooled,
+then one layer: the trunk alone); `--vision-head full` measures the paper's
+vision-only baseline instead, the whole network (VGG-16's 120 M-parameter fully
+connected layers included), which at 112 px is slower than MRACNN itself.
 
   CPU (default): python perf/train_throughput.py
   GPU:           python perf/train_throughput.py --device cuda --trunk vgg16 --batch-size 32,128 --amp
@@ -59,7 +63,7 @@ def measure(job: dict) -> dict:
     target = rng.dirichlet(np.ones(10), size=n).astype(np.float32)
     tokens = rng.integers(0, VOCAB, size=(n, 200)) if job["model"] == "mracnn" else None
     dataset = SplitDataset(target, cache=cache, cache_rows=np.arange(n), tokens=tokens)
-    cfg = ModelConfig(name=job["model"], trunk=job["trunk"])
+    cfg = ModelConfig(name=job["model"], trunk=job["trunk"], vision_head=job["vision_head"])
     embeddings = torch.randn(VOCAB, 300) * 0.3 if job["model"] == "mracnn" else None
     model = build_model(cfg, embeddings, pretrained=False).to(runtime.device)
     if runtime.channels_last:
@@ -115,6 +119,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default 0 on CPU, 4 on CUDA)")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA)")
+    parser.add_argument("--vision-head", default="pooled", choices=("pooled", "full"),
+                        help="the vision baseline's head (default pooled: the trunk alone, so the ratio is what "
+                             "MRACNN's heads cost; full: the whole network, the paper's vision-only baseline)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per process (default: 1 on CPU, where a shared machine's load "
                              "stalls multi-threaded ops far more than single-threaded ones; torch's default on CUDA)")
@@ -126,13 +133,13 @@ def main() -> None:
     size = args.image_size or trunk_input_size(args.trunk)
     workers = args.workers if args.workers is not None else (4 if args.device == "cuda" else 0)
     memory = "peak CUDA memory allocated" if args.device == "cuda" else "the process's own peak RSS"
-    print(f"device {args.device}, trunk {args.trunk}, {size}px, amp {args.amp and args.device == 'cuda'}, "
+    print(f"device {args.device}, trunk {args.trunk} (vision head {args.vision_head}), {size}px, amp {args.amp and args.device == 'cuda'}, "
           f"{workers} loader workers, {args.threads or (1 if args.device == 'cpu' else 'default')} CPU thread(s), fastest of {args.steps} steps after {args.warmup} warm-up; memory = {memory}")
     with tempfile.TemporaryDirectory() as tmp:
         for batch in (int(b) for b in args.batch_size.split(",")):
             results = {}
             for model in MODELS:
-                job = {"model": model, "trunk": args.trunk, "device": args.device, "amp": args.amp, "batch": batch,
+                job = {"model": model, "trunk": args.trunk, "vision_head": args.vision_head, "device": args.device, "amp": args.amp, "batch": batch,
                        "image_size": size, "steps": args.steps, "warmup": args.warmup, "workers": workers, "tmp": tmp,
                        "threads": args.threads if args.threads is not None else (1 if args.device == "cpu" else 0)}
                 results[model] = run_job(job)
