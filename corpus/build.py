@@ -93,6 +93,7 @@ class BuildOptions:
     threshold: float = 5.0
     drop_score_mentions: bool = False
     comments_period: str = "all"
+    useless_comments: str = "drop"  # a key of clean.USELESS_POLICIES
 
 
 def tool_version() -> str:
@@ -375,8 +376,8 @@ def _other_periods(prepared: Prepared, raw: RawComments, options: BuildOptions,
             continue
         mask = periods.selects(period, raw.periods)
         text = raw.text if mask.all() else raw.text.filter(pa.array(mask))
-        cleaned = cleaning.clean(raw.ids[mask], text,
-                                 drop_score_mentions=options.drop_score_mentions, progress=progress)
+        cleaned = cleaning.clean(raw.ids[mask], text, drop_score_mentions=options.drop_score_mentions,
+                                 useless=options.useless_comments, progress=progress)
         out[period] = _period_counts(prepared, cleaned, eligible)
     return out
 
@@ -399,7 +400,8 @@ def _build(prepared: Prepared, options: BuildOptions,
             ids, text = ids[keep], text.filter(pa.array(keep))
         n_raw = len(ids)
         with_any = _distinct_sorted(ids)
-        cleaned = cleaning.clean(ids, text, drop_score_mentions=options.drop_score_mentions, progress=progress)
+        cleaned = cleaning.clean(ids, text, drop_score_mentions=options.drop_score_mentions,
+                                 useless=options.useless_comments, progress=progress)
         del text
         inputs = [h.result() for h in hashed]
     by_period[chosen] = _period_counts(prepared, cleaned, eligible)
@@ -414,7 +416,7 @@ def _build(prepared: Prepared, options: BuildOptions,
         "tool_version": tool_version(),
         "inputs": inputs,
         "options": {**prepared.options, "threshold": options.threshold, "comments_format": options.comments_format,
-                    "comments_period": chosen,
+                    "comments_period": chosen, "useless_comments": options.useless_comments,
                     "drop_score_mentions": options.drop_score_mentions, "rule_set_version": cleaning.RULE_SET_VERSION},
         "partition": {"method": prepared.partition.method, "description": prepared.partition.description},
         "funnel": {
@@ -450,6 +452,12 @@ def _build(prepared: Prepared, options: BuildOptions,
             "score_mentions": {p: by_period[p].score_mentions if p in by_period else None for p in periods.PERIODS},
         },
         "rules": [{"name": r.name, "description": r.description, "hits": r.hits} for r in cleaned.rules],
+        "useless_comments": {
+            "policy": options.useless_comments,
+            "description": cleaning.USELESS_POLICIES[options.useless_comments],
+            "rules": list(cleaning.USELESS_RULES),
+            "kept": cleaned.useless_kept,
+        },
         "label_leakage": {
             "score_mentions": cleaned.score_mentions,
             "images_with_score_mentions": cleaned.images_with_score_mentions,

@@ -43,6 +43,8 @@ REPORT_KEYS: tuple[str, ...] = (
     "comments_period.splits",
     "comments_period.score_mentions",
     "rules",
+    "useless_comments.policy",
+    "useless_comments.kept",
     "label_leakage.score_mentions",
     "label_leakage.images_with_score_mentions",
     "label_leakage.dropped",
@@ -217,6 +219,12 @@ def render_numbers(report: Mapping[str, Any]) -> str:
         "| cleaning rule (in order) | what it does | hits |",
         "|---|---|---:|",
         *(f"| `{_cell(r['name'])}` | {_cell(r['description'])} | {_n(r['hits'])} |" for r in report["rules"]),
+        "",
+    ]
+    useless = report["useless_comments"]
+    lines += [
+        f"Useless comments (`--useless-comments {useless['policy']}`): {_cell(useless['description'])}"
+        + (f"; {_n(useless['kept'])} were kept." if useless["policy"] == "keep" else "."),
         "",
     ]
     leak = report["label_leakage"]

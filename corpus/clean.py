@@ -314,6 +314,17 @@ SCORE_MENTION_DESCRIPTION = (
 
 _DIGITS = ((ord("0"), ord("9")),)
 
+# The paper removed "the images whose comments were all useless (only one word or numbers)"; whether it
+# also dropped the useless comments of the other images it does not say. These two rules are its
+# "useless"; --useless-comments chooses between the readings.
+USELESS_RULES = ("no-letters", "too-few-words")
+USELESS_POLICIES = {
+    "drop": "each useless comment (no letters, fewer than two word tokens) is dropped; an image with no comment "
+            "left is removed",
+    "keep": "useless comments stay with an image that has a useful comment; an image whose comments are all "
+            "useless is removed (the paper's words read literally)",
+}
+
 
 def score_mentions(text: pa.Array) -> np.ndarray:
     flagged = np.zeros(len(text), dtype=bool)
@@ -343,15 +354,22 @@ class Cleaned:
     rules: list[RuleHits]
     score_mentions: int
     images_with_score_mentions: int
+    useless_kept: int = 0  # useless comments kept beside a useful one (`useless="keep"`)
 
     @property
     def text(self) -> pa.Array:
         return self.all_text.take(pa.array(self.rows))
 
 
-def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
+def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool, useless: str = "drop",
           progress: Callable = lambda items, **_: items) -> Cleaned:
-    """Run every rule in order over comments sorted by (image, page order)."""
+    """Run every rule in order over comments sorted by (image, page order).
+
+    `useless` (a key of USELESS_POLICIES): with "keep", the USELESS_RULES mark comments instead of
+    dropping them (their hits are the comments they marked), later rules still see them (a repeated
+    `wow` is a duplicate), and at the end only the images with no unmarked comment lose them all."""
+    if useless not in USELESS_POLICIES:
+        raise ValueError(f"useless must be one of {sorted(USELESS_POLICIES)}, not {useless!r}")
     hits: list[RuleHits] = []
     transforms = [r for r in RULES if r.kind == "transform"]
     drops = [r for r in RULES if r.kind == "drop"]
@@ -360,6 +378,7 @@ def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
     dirty = _matches(text, "|".join(f"(?:{r.candidates})" for r in transforms))
     subset = text.filter(pa.array(dirty))
     alive = np.ones(len(text), dtype=bool)
+    marked = np.zeros(len(text), dtype=bool)  # useless but kept for now (useless="keep")
     for r in progress(RULES, total=len(RULES), desc="cleaning rules", unit="rule"):
         if r.kind == "transform":
             subset, changed = r.fn(subset)
@@ -368,15 +387,22 @@ def clean(image_ids: np.ndarray, text: pa.Array, *, drop_score_mentions: bool,
         if subset is not None:
             text, subset = pc.replace_with_mask(text, pa.array(dirty), subset) if dirty.any() else text, None
         # Drop rules mark rows in `alive` instead of copying the column after each rule.
-        drop = r.fn(text, image_ids, alive)
+        keep_marked = useless == "keep" and r.name in USELESS_RULES
+        drop = r.fn(text, image_ids, alive & ~marked if keep_marked else alive)
         hits.append(RuleHits(r.name, r.description, int(drop.sum())))
-        alive &= ~drop
+        if keep_marked:
+            marked |= drop
+        else:
+            alive &= ~drop
+    if marked.any():  # a marked comment stays only beside an unmarked one of its image
+        alive &= np.isin(image_ids, image_ids[alive & ~marked])
     flagged = alive & score_mentions(text)
     n_flagged, n_images = int(flagged.sum()), len(set(image_ids[flagged].tolist()))
     if drop_score_mentions:
         hits.append(RuleHits("score-mentions", SCORE_MENTION_DESCRIPTION, n_flagged))
         alive &= ~flagged
-    return Cleaned(image_ids[alive], np.flatnonzero(alive), text, hits, n_flagged, n_images)
+    return Cleaned(image_ids[alive], np.flatnonzero(alive), text, hits, n_flagged, n_images,
+                   useless_kept=int((alive & marked).sum()))
 
 
 def rule_set() -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ from aesthetic.core.log import setup_logging
 from aesthetic.core.outdir import check_out_dir
 from aesthetic.core.schemas import SPLITS
 from aesthetic.corpus.build import BuildOptions, build, prepare_ava, prepare_photonet
+from aesthetic.corpus.clean import USELESS_POLICIES
 from aesthetic.corpus import card as data_card
 from aesthetic.corpus.comment_sources import FORMATS
 from aesthetic.corpus.periods import PERIODS
@@ -58,6 +59,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder; writes DIR/<dataset>/")
     parser.add_argument("--threshold", type=finite_float, default=5.0,
                         help="label_high = mean score > THRESHOLD (default 5, the paper's)")
+    parser.add_argument("--useless-comments", default="drop", choices=sorted(USELESS_POLICIES),
+                        help="drop: " + USELESS_POLICIES["drop"] + " (default); keep: " + USELESS_POLICIES["keep"]
+                             + ". The paper says only that it removed the images whose comments were all useless")
     parser.add_argument("--drop-score-mentions", action="store_true",
                         help="drop comments that state a score (possible label leakage); default: only count them")
     parser.add_argument("--card", type=Path, metavar="PATH",
@@ -107,7 +111,7 @@ def _main(argv: Sequence[str] | None) -> int:
         prepared = prepare_photonet(args.ratings, args.split_file, args.available_ids, args.ignore_unknown_ids)
     options = BuildOptions(out=args.out, comments=args.comments, comments_format=args.comments_format,
                            threshold=args.threshold, drop_score_mentions=args.drop_score_mentions,
-                           comments_period=args.comments_period)
+                           comments_period=args.comments_period, useless_comments=args.useless_comments)
     report = build(prepared, options, finish=write_croissant)
     if args.card is not None:
         data_card.refresh_card(args.card, report)

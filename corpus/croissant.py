@@ -259,6 +259,8 @@ def _preprocessing(report: Mapping[str, Any]) -> list[str]:
         f"Partition ({report['partition']['method']}): {report['partition']['description']}",
         f"Comments that state a score (possible label leakage): {leak['score_mentions']:,} in "
         f"{leak['images_with_score_mentions']:,} images, {fate}.",
+        f"Useless comments (--useless-comments {report['useless_comments']['policy']}): "
+        f"{report['useless_comments']['description']}.",
         f"Comments kept by when they were written (--comments-period): {report['comments_period']['chosen']} "
         "(during = while voting was open, after = once the results were out, all = both, the paper's choice).",
     ]

@@ -45,6 +45,7 @@ _REPORT: dict[str, Any] = {
         {"name": "html", "description": "HTML entities and tags to text", "hits": 5},
         {"name": "useless", "description": "fewer than two word tokens", "hits": 9},
     ],
+    "useless_comments": {"policy": "drop", "description": "each useless comment is dropped", "kept": 0},
     "label_leakage": {"score_mentions": 2, "images_with_score_mentions": 1, "dropped": False, "description": "x"},
     "dropped_images": {"no_usable_comment": 5},  # keys beyond the contract are allowed and ignored
     "paper": {"note": "the paper's, not ours", "splits": {"train": 206336, "test": 17380}, "usable_images": 223716},

@@ -137,6 +137,26 @@ def test_drop_score_mentions_and_card_refresh(tmp_path: Path, monkeypatch: pytes
     assert report["rules"][-1] == {**report["rules"][-1], "name": "score-mentions", "hits": 1}
 
 
+def test_useless_comments_keep_keeps_them_beside_a_useful_one(tmp_path: Path) -> None:
+    """Every third photo has a `wow` beside its useful comment: `keep` keeps it in the split file, `drop`
+    does not; a photo with only `wow` is removed either way; the report and the card say which reading."""
+    ratings, comments = write_photonet(tmp_path)
+    comments.write_text(comments.read_text() + '{"image_id": 2000, "text": "wow"}\n')
+    reports, texts = {}, {}
+    for policy in ("drop", "keep"):
+        out = tmp_path / policy
+        assert main(["photonet", "--ratings", str(ratings), "--comments", str(comments), "--out", str(out),
+                     "--useless-comments", policy, "--quiet"]) == 0
+        reports[policy] = json.loads((out / "photonet" / "build_report.json").read_text())
+        texts[policy] = [t for split in _read(out / "photonet").values() for c in split["comments"] for t in c]
+    wows = sum(1 for i in range(1000, 1400) if i % 3 == 0)
+    assert texts["drop"].count("wow") == 0 and texts["keep"].count("wow") == wows
+    assert reports["keep"]["useless_comments"] == {**reports["keep"]["useless_comments"], "policy": "keep", "kept": wows}
+    assert reports["drop"]["useless_comments"]["kept"] == 0 and reports["keep"]["options"]["useless_comments"] == "keep"
+    assert reports["keep"]["funnel"]["with_usable_comment"] == reports["drop"]["funnel"]["with_usable_comment"] == 400
+    assert "(`--useless-comments keep`)" in card_module.render_numbers(reports["keep"])
+
+
 def test_a_bad_card_fails_before_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     card = tmp_path / "card.md"
     card.write_text("# no front matter, no markers\n")

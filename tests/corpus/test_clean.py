@@ -192,3 +192,21 @@ def test_score_mentions_are_counted_and_dropped_only_on_request() -> None:
     dropped = _clean(texts, ids=[1, 1, 2], drop=True)
     assert dropped.text.to_pylist() == ["lovely light and tones"]
     assert _hits(dropped)["score-mentions"] == 2
+
+
+def test_useless_comments_keep_reads_the_paper_literally() -> None:
+    """`keep`: an image's one-word and numeric comments stay beside a useful one; an image whose comments
+    are all useless goes; a repeated useless comment is still a duplicate; an empty one still goes."""
+    texts = ["Lovely tones here", "wow", "7", "wow", "",   # image 1: one useful comment
+             "nice!", "8/10"]                          # image 2: all useless
+    ids = [1, 1, 1, 1, 1, 2, 2]
+    ids_arr = np.array(ids, dtype=np.int64)
+    kept = clean(ids_arr, pa.array(texts, pa.string()), drop_score_mentions=False, useless="keep")
+    assert kept.text.to_pylist() == ["Lovely tones here", "wow", "7"]
+    assert kept.image_ids.tolist() == [1, 1, 1]
+    assert kept.useless_kept == 2
+    assert _hits(kept) == {**_hits(kept), "empty": 1, "no-letters": 2, "too-few-words": 3, "duplicate": 1}
+    dropped = clean(ids_arr, pa.array(texts, pa.string()), drop_score_mentions=False)
+    assert dropped.text.to_pylist() == ["Lovely tones here"] and dropped.useless_kept == 0
+    with pytest.raises(ValueError, match="useless must be one of"):
+        clean(ids_arr, pa.array(texts, pa.string()), drop_score_mentions=False, useless="maybe")
