@@ -85,6 +85,9 @@ class Prepared:
     unknown_ids: dict[str, int] = field(default_factory=dict)  # list role -> ids not in the index, left out
 
 
+UNCOMMENTED_FILE = "uncommented_ids.txt"
+
+
 @dataclass
 class BuildOptions:
     out: Path
@@ -406,6 +409,8 @@ def _build(prepared: Prepared, options: BuildOptions,
         inputs = [h.result() for h in hashed]
     by_period[chosen] = _period_counts(prepared, cleaned, eligible)
     has_usable = _contains_sorted(cleaned.image_ids, prepared.index.ids)
+    # The images of the partition that no source has a comment for, in any period: what to crawl next.
+    uncommented = prepared.index.ids[in_split & ~_contains_sorted(raw.ids, prepared.index.ids)]
     no_histogram = in_split & has_usable & prepared.index.no_histogram
     no_votes = in_split & has_usable & ~prepared.index.no_histogram & (labels.n_votes == 0)
     final = in_split & has_usable & ~no_histogram & ~no_votes
@@ -436,6 +441,10 @@ def _build(prepared: Prepared, options: BuildOptions,
             "no_votes": int(no_votes.sum()),
             "not_in_partition": int((prepared.available & ~in_split).sum()),
         },
+        "uncommented_ids": {"file": UNCOMMENTED_FILE, "images": int(len(uncommented)),
+                            "description": "available images of the partition that no --comments source has any "
+                                           "comment for (before cleaning, in any period), one id per line: "
+                                           "the ids to crawl (aesthetic-crawl --ids) before a rebuild"},
         "dropped_images_policy": "images with no usable comment are removed (as in the paper); images whose "
                                  "index line gives no vote counts (Datta's Photo.net mean-only lines) have no "
                                  "distribution to learn or score and are removed, counted under no_vote_histogram; "
@@ -485,6 +494,7 @@ def _build(prepared: Prepared, options: BuildOptions,
         with ThreadPoolExecutor(max_workers=len(SPLITS)) as pool:
             for _ in progress(pool.map(write, SPLITS), total=len(SPLITS), desc="writing splits", unit="split"):
                 pass
+        (staging / UNCOMMENTED_FILE).write_text("".join(f"{i}\n" for i in uncommented.tolist()), encoding="ascii")
         (staging / "build_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if finish is not None:
             finish(staging, report)

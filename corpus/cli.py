@@ -43,7 +43,8 @@ CLEANING_EPILOG = (
     "tokens (nice!) dropped; duplicates within an image dropped. Comments stating a score (I gave it a 7, "
     "7/10) are counted as possible label leakage. Images left without a usable comment, and images with zero "
     "votes, are removed and counted in build_report.json. Output: OUT/<dataset>/{train,val,test}.parquet, "
-    "build_report.json and croissant.json, replaced as a whole only when the build succeeds."
+    "build_report.json, croissant.json and uncommented_ids.txt (the images no source had a comment for, in "
+    "the layout aesthetic-crawl --ids reads), replaced as a whole only when the build succeeds."
 )
 
 

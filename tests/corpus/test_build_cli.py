@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aesthetic.core.io import sha256_file
+from aesthetic.crawler.ids import read_ids
 from aesthetic.corpus import card as card_module
 from aesthetic.corpus.cli import main
 from tests.corpus.conftest import write_photonet
@@ -155,6 +156,22 @@ def test_useless_comments_keep_keeps_them_beside_a_useful_one(tmp_path: Path) ->
     assert reports["drop"]["useless_comments"]["kept"] == 0 and reports["keep"]["options"]["useless_comments"] == "keep"
     assert reports["keep"]["funnel"]["with_usable_comment"] == reports["drop"]["funnel"]["with_usable_comment"] == 400
     assert "(`--useless-comments keep`)" in card_module.render_numbers(reports["keep"])
+
+
+def test_uncommented_ids_are_what_to_crawl_next(tmp_path: Path) -> None:
+    """The ids of the partition no source had any comment for (a useless one counts as a comment: the
+    page was read) are written one per line, in the layout `aesthetic-crawl --ids` reads."""
+    ratings, comments = write_photonet(tmp_path)
+    lines = comments.read_text().splitlines()
+    kept = [line for line in lines if json.loads(line)["image_id"] < 1350]
+    comments.write_text("\n".join(kept) + '\n{"image_id": 1350, "text": "wow"}\n')
+    out = tmp_path / "out"
+    assert main(["photonet", "--ratings", str(ratings), "--comments", str(comments), "--out", str(out), "--quiet"]) == 0
+    listed = out / "photonet" / "uncommented_ids.txt"
+    assert listed.read_text() == "".join(f"{i}\n" for i in range(1351, 1400))
+    report = json.loads((out / "photonet" / "build_report.json").read_text())
+    assert report["uncommented_ids"] == {**report["uncommented_ids"], "file": "uncommented_ids.txt", "images": 49}
+    assert read_ids(listed, "photonet").ids == list(range(1351, 1400))
 
 
 def test_a_bad_card_fails_before_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
