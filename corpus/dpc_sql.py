@@ -36,7 +36,7 @@ from selectolax.lexbor import LexborHTMLParser
 from aesthetic.core.errors import UserError, located
 from aesthetic.core.log import progress
 from aesthetic.crawler.html_text import node_text
-from aesthetic.crawler.privacy import author_key
+from aesthetic.crawler.privacy import comment_author_key
 from aesthetic.crawler.sites.dpchallenge import EDITED_LINE
 from aesthetic.corpus.clean import remove_quote
 
@@ -216,7 +216,7 @@ def _batch(rows: list[tuple], path: Path, secret: bytes | None) -> pa.Table:
     for i, cell in enumerate(html):
         if cell is not None:
             texts[i] = cell_text(cell)
-    keys = [None] * len(ids) if secret is None else [None if a is None else author_key(secret, str(a)) for a in authors]
+    keys = [None] * len(ids) if secret is None else [comment_author_key(secret, a, None) for a in authors]
     stamps = pa.array(dates, pa.string())
     posted = pc.strptime(pc.utf8_slice_codeunits(stamps, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s",
                          error_is_null=True)

@@ -35,7 +35,7 @@ from aesthetic.crawler.politeness import (
     RobotsUnreachable,
     Spacing,
 )
-from aesthetic.crawler.privacy import author_key
+from aesthetic.crawler.privacy import comment_author_key
 from aesthetic.crawler.sites.base import ParsedPage, Site
 from aesthetic.crawler.sources import Located, NoCapture, Source
 from aesthetic.crawler.store import (
@@ -509,7 +509,7 @@ def plan_lines(*, todo: int, final: int, entry_url: str, source: Source, spacing
 
 def comment_rows(site: Site, secret: bytes, item_id: int, page: ParsedPage, *, source_url: str, source: str,
                  capture_timestamp: str | None, fetched_at: float) -> list[dict[str, object]]:
-    """A parsed page as rows of the comments contract (core/schemas.py); usernames become keyed hashes."""
+    """A parsed page as rows of the comments contract (core/schemas.py); authors become keyed hashes."""
     fetched = utc(fetched_at)
     return [
         {
@@ -517,7 +517,7 @@ def comment_rows(site: Site, secret: bytes, item_id: int, page: ParsedPage, *, s
             "image_id": item_id,
             "position": c.position,
             "comment_id": c.comment_id,
-            "author_key": author_key(secret, c.author) if c.author else None,
+            "author_key": comment_author_key(secret, c.author_id, c.author),
             "text": c.text,
             "posted_at": c.posted_at,
             "during_challenge": c.during_challenge,

@@ -1,7 +1,10 @@
 """Author keys: comments by one author can be grouped, but the username cannot be looked up.
 
-`author_key` is HMAC-SHA256(secret, username), truncated to 16 bytes (128
-bits, no practical collisions among a site's users). The secret is created
+`author_key` is HMAC-SHA256(secret, identity), truncated to 16 bytes (128
+bits, no practical collisions among a site's users). The identity is the
+member's numeric id where the source gives one (a page's profile link
+`USER_ID=`, a dump's `commenter_id`), so a crawled page and an imported dump
+key one member alike; else the username. The secret is created
 once on the user's machine and never written into any output, so nobody
 holding the Parquet files can test a guessed username against the keys,
 while the same user's crawls (resumes, re-parses) keep producing the same keys.
@@ -79,6 +82,18 @@ def _create(target: Path) -> None:
         raise UserError(f"cannot create the author-key secret {target}: {exc.strerror or exc}",
                         hint=f"set {SECRET_ENV} to a writable path") from None
     log.info("created a new author-key secret at %s (keep it to keep author keys stable)", target)
+
+
+# Before a member id: no username can start with it (page text has no NUL), so a name never keys as an id.
+_MEMBER = "\0member "
+
+
+def comment_author_key(secret: bytes, member_id: int | None, username: str | None) -> str | None:
+    """The key of a comment's author: by member id when known (the one identity every source shares),
+    else by username; None when the source names neither."""
+    if member_id is not None:
+        return author_key(secret, f"{_MEMBER}{member_id}")
+    return author_key(secret, username) if username else None
 
 
 def author_key(secret: bytes, username: str) -> str:

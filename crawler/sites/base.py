@@ -31,6 +31,7 @@ class ParsedComment:
     during_challenge: bool | None   # None where the site has no such notion
     edited: bool = False
     helpful: bool = False
+    author_id: int | None = None    # the member's id from their profile link: keys the author where present
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aesthetic.core.errors import UserError
-from aesthetic.crawler.privacy import author_key
+from aesthetic.crawler.privacy import comment_author_key
 from aesthetic.crawler.sites.dpchallenge import parse
 from aesthetic.corpus import dpc_sql
 from aesthetic.corpus.comment_sources import detect_format, read_comments, resolve
@@ -119,7 +119,7 @@ def test_commenter_ids_become_the_crawlers_author_keys_never_the_number(dumps: P
     db = sqlite_of(dumps / "50.sql")
     members = dict(db.execute("SELECT id, commenter_id FROM comments"))
     for row in table.to_pylist():
-        assert row["author_key"] == author_key(secret, str(members[row["comment_id"]]))
+        assert row["author_key"] == comment_author_key(secret, members[row["comment_id"]], None)
     assert "commenter_id" not in table.column_names
     assert dpc_sql.import_dumps([dumps / "50.sql"])["author_key"].null_count == 644
 

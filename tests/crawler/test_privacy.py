@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aesthetic.core.errors import UserError
-from aesthetic.crawler.privacy import SECRET_ENV, author_key, load_or_create_secret
+from aesthetic.crawler.privacy import SECRET_ENV, author_key, comment_author_key, load_or_create_secret
 
 
 def test_secret_is_created_private_and_then_reused(tmp_path: Path) -> None:
@@ -43,3 +43,14 @@ def test_author_key_is_stable_keyed_and_normalised() -> None:
     assert key != author_key(secret, "de sousa")
     assert "Sousa" not in key
     assert author_key(secret, "Jos\u00e9") == author_key(secret, "Jose\u0301")   # NFC == NFD
+
+
+def test_a_member_id_keys_the_author_and_never_collides_with_a_name() -> None:
+    """A page's profile link and a dump's commenter_id key one member alike; a username that spells the
+    id is another author."""
+    secret = b"s" * 32
+    by_id = comment_author_key(secret, 108069, "jdoe")
+    assert by_id == comment_author_key(secret, 108069, None) == comment_author_key(secret, 108069, "other name")
+    assert by_id not in {comment_author_key(secret, None, "108069"), comment_author_key(secret, None, "jdoe")}
+    assert comment_author_key(secret, None, "jdoe") == author_key(secret, "jdoe")
+    assert comment_author_key(secret, None, None) is None and comment_author_key(secret, None, "") is None
