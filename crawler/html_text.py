@@ -137,17 +137,15 @@ def node_text(node: LexborNode) -> str:
     Entities are already decoded by the parser. Images contribute nothing.
     Modifies the subtree (invisible elements removed, breaks inserted as text), so call it last.
     """
-    if only_text(node):   # most comment cells on the real page: 24 of 29
+    if only_text(node):   # most comment cells: 26 of the real page's 29
         return collapse_text(node.text(deep=True))
     found = node.css(_SHAPING_SELECTOR)
     if any(element.tag in INVISIBLE_TAGS for element in found):
         drop_invisible(node)
         found = node.css(_BREAKING_TAGS)
     for element in found:
-        if element.tag == "br":
-            element.replace_with(BREAK)
-        else:
-            element.insert_before(BREAK)
+        element.insert_before(BREAK)   # a `<br>` has no text, so it can stay: 2.7 us, replacing it 5.6 us
+        if element.tag != "br":
             element.insert_after(BREAK)
     return collapse_text(node.text(deep=True))
 
@@ -156,7 +154,7 @@ def collapse_text(raw: str) -> str:
     """Invisible characters removed, HTML whitespace collapsed; `BREAK` marks become single newlines
     (at most one blank line)."""
     text = strip_invisible(raw)
-    if _KEPT_SPACES.search(text) is None:
+    if text.isascii() or _KEPT_SPACES.search(text) is None:
         lines = [" ".join(line.split()) for line in text.replace("\u200b", " ").split(BREAK)]
     else:
         lines = [line.strip() for line in _SPACES.sub(" ", text).split(BREAK)]
