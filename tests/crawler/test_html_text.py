@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from aesthetic.crawler.html_text import decode_html, guess_charset, node_text
+from aesthetic.core.text import strip_invisible
+from aesthetic.crawler.html_text import _KEPT_SPACES, _SPACES, decode_html, guess_charset, node_text
 
 CAFE = "caf\u00e9 \u2019"
 
@@ -71,3 +74,12 @@ def test_node_text_breaks_and_spaces() -> None:
 def test_comment_text_is_the_visible_text(cell: str, text: str) -> None:
     node = LexborHTMLParser(f"<table><tr><td>{cell}</td></tr></table>").css_first("td")
     assert node_text(node) == text
+
+
+def test_the_split_shortcut_sees_the_same_spaces_as_html() -> None:
+    """collapse_text uses str.split() unless the text holds one of _KEPT_SPACES: exactly the characters
+    str.split() treats as space that HTML collapsing keeps (after the invisible ones are removed)."""
+    split_only = {c for c in map(chr, range(sys.maxunicode + 1))
+                  if c.isspace() and strip_invisible(c) and not _SPACES.fullmatch(c)}
+    assert split_only == {c for c in map(chr, range(sys.maxunicode + 1)) if _KEPT_SPACES.fullmatch(c)}
+    assert {c for c in map(chr, range(sys.maxunicode + 1)) if _SPACES.fullmatch(c) and not c.isspace()} == {"\u200b"}

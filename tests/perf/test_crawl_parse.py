@@ -14,10 +14,13 @@ def test_baseline_extracts_the_same_page() -> None:
     assert bs4_parse(body, CONTENT_TYPE) == parse(body, CONTENT_TYPE)
 
 
-def test_benchmark_reports_both_rates() -> None:
+def test_benchmark_reports_the_three_rates_and_their_ratios() -> None:
     shared_file("dpchallenge", "image_921974.html")
     result = run_parse_benchmark(seconds=0.01)
     assert result["comments_per_page"] == 29
-    assert result["ours_pages"] >= 3 and result["baseline_pages"] >= 3
+    assert min(result["ours_pages"], result["ceiling_pages"], result["baseline_pages"]) >= 3
     ratio = result["ours_pages_per_cpu_s"] / result["baseline_pages_per_cpu_s"]
     assert result["speedup"] == pytest.approx(ratio, rel=0.05, abs=0.1)
+    of_ceiling = result["ours_pages_per_cpu_s"] / result["ceiling_pages_per_cpu_s"]
+    assert result["of_ceiling"] == pytest.approx(of_ceiling, rel=0.01)
+    assert result["target_met"] == (of_ceiling >= result["target_of_ceiling"])
