@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 # ok: a photo page the parser recognises by its own landmarks (its comments, possibly none, are real);
 # missing: the site says there is no such item; blocked: the site's block page;
@@ -32,6 +33,12 @@ class ParsedComment:
     edited: bool = False
     helpful: bool = False
     author_id: int | None = None    # the member's id from their profile link: keys the author where present
+
+
+def member_id(href: str | None, parameter: str) -> int | None:
+    """The member id a profile link carries (`/profile.php?USER_ID=108069`), when it is one plain number."""
+    values = parse_qs(urlsplit(href or "").query).get(parameter, [])
+    return int(values[0]) if len(values) == 1 and values[0].isascii() and values[0].isdigit() else None
 
 
 @dataclass(frozen=True)

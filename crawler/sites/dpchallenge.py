@@ -37,7 +37,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from aesthetic.crawler.html_text import decode_html, node_text, only_text
-from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site
+from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site, member_id
 
 BASE_URL = "https://www.dpchallenge.com"
 
@@ -108,6 +108,7 @@ class _Draft:
 
     comment_id: int | None
     author: str | None
+    author_id: int | None
     posted_at: datetime | None
     below_divider: bool
     text: str = ""
@@ -194,6 +195,7 @@ def _comments(anchors: list[LexborNode]) -> list[ParsedComment]:
             position=position,
             comment_id=d.comment_id,
             author=d.author,
+            author_id=d.author_id,
             text=d.text,
             posted_at=d.posted_at,
             during_challenge=d.below_divider if divider_seen else None,
@@ -225,6 +227,7 @@ def _header(anchor: LexborNode, author_link: LexborNode | None, below_divider: b
         named = [a for a in author_cell.css('a[href*="USER_ID="]') if a.text(strip=True)]
         author_link = named[-1] if named else None
     author = author_link.text(strip=True) if author_link is not None else None
+    author_id = member_id(author_link.attributes.get("href"), "USER_ID") if author_link is not None else None
     posted_at = None
     cell = author_cell.next
     while cell is not None and cell.tag != "td":
@@ -232,7 +235,7 @@ def _header(anchor: LexborNode, author_link: LexborNode | None, below_divider: b
     stamp = TIMESTAMP.search(cell.text()) if cell is not None else None
     if stamp is not None:
         posted_at = to_datetime(stamp)
-    return _Draft(int(name) if name.isdigit() else None, author or None, posted_at, below_divider)
+    return _Draft(int(name) if name.isdigit() else None, author or None, author_id, posted_at, below_divider)
 
 
 def _read_body(draft: _Draft, cell: LexborNode) -> None:
@@ -305,5 +308,5 @@ SITE = Site(
     sources=("live", "wayback"),
     page_path=lambda image_id: f"/image.php?IMAGE_ID={image_id}",
     parse=parse,
-    parser_version="1",
+    parser_version="2",  # 2: author_id from the profile link
 )

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from aesthetic.crawler.html_text import decode_html, node_text
-from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site
+from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site, member_id
 
 BASE_URL = "http://photo.net"
 IMAGE_URL = "http://gallery.photo.net/photo/{photo_id}-md.jpg"
@@ -128,6 +128,7 @@ def _container_comments(tree: LexborHTMLParser) -> list[ParsedComment]:
             continue
         author_link = node.css_first(_MEMBER_LINK)
         author = author_link.text(strip=True) or None
+        author_id = member_id(author_link.attributes.get("href"), "user_id")
         date_node = node.css_first('[class*="date"], [class*="time"], time')
         date_text = date_node.text() if date_node is not None else node.text()
         body = node.css_first('[class*="text"], [class*="body"], [class*="content"], p')
@@ -140,6 +141,7 @@ def _container_comments(tree: LexborHTMLParser) -> list[ParsedComment]:
             position=len(comments),
             comment_id=_comment_id(node),
             author=author,
+            author_id=author_id,
             text=node_text(body),
             posted_at=_find_date(date_text),
             during_challenge=None,
@@ -171,6 +173,7 @@ def _blockquote_comments(tree: LexborHTMLParser) -> list[ParsedComment]:
             position=len(comments),
             comment_id=_comment_id(quote),
             author=author,
+            author_id=member_id(author_link.attributes.get("href"), "user_id"),
             text=_SIGNATURE.sub("", text).strip(),
             posted_at=posted_at,
             during_challenge=None,
@@ -219,5 +222,5 @@ SITE = Site(
     sources=("wayback",),
     page_path=lambda photo_id: f"/photodb/photo?photo_id={photo_id}",
     parse=parse,
-    parser_version="1",
+    parser_version="2",  # 2: author_id from the member link
 )

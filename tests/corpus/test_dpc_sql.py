@@ -11,7 +11,8 @@ import pytest
 
 from aesthetic.core.errors import UserError
 from aesthetic.crawler.privacy import comment_author_key
-from aesthetic.crawler.sites.dpchallenge import parse
+from aesthetic.crawler.engine import comment_rows
+from aesthetic.crawler.sites.dpchallenge import SITE, parse
 from aesthetic.corpus import dpc_sql
 from aesthetic.corpus.comment_sources import detect_format, read_comments, resolve
 from tests.conftest import shared_file
@@ -201,3 +202,21 @@ def test_rows_are_fetched_in_batches_with_the_same_result(dumps: Path, monkeypat
     whole = dpc_sql.import_dumps([dumps / "50.sql"])
     monkeypatch.setattr(dpc_sql, "_BATCH", 100)
     assert dpc_sql.import_dumps([dumps / "50.sql"]).equals(whole)
+
+
+def test_a_crawled_page_and_a_dump_key_one_member_alike(tmp_path: Path, dumps: Path) -> None:
+    """The real page's first comment is by the member of `USER_ID=114285`; a real dump row given that
+    commenter_id gets the same author key as the crawl's row, and another member's row does not."""
+    secret = b"k" * 32
+    page = parse(shared_file("dpchallenge", "image_921974.html").read_bytes(), "text/html; charset=UTF-8")
+    first = page.comments[0]
+    assert (first.author, first.author_id) == ("Neat", 114285)
+    crawled = comment_rows(SITE, secret, 921974, page, source_url="u", source="live",
+                           capture_timestamp=None, fetched_at=0.0)[0]["author_key"]
+    dump = tmp_path / "50.sql"
+    text = (dumps / "50.sql").read_text(encoding="utf-8")
+    assert "(176474, 9901, 772," in text
+    dump.write_text(text.replace("(176474, 9901, 772,", "(176474, 9901, 114285,", 1), encoding="utf-8")
+    rows = _by_id(dpc_sql.import_dumps([dump], secret=secret))
+    assert rows[176474]["author_key"] == crawled
+    assert rows[176475]["author_key"] != crawled   # commenter 772

@@ -78,7 +78,8 @@ def test_image_url_falls_back_to_the_medium_jpg_of_this_photo() -> None:
 
 def test_comment_containers() -> None:
     comments = parse(_page().encode(), "text/html").comments
-    assert [(c.position, c.comment_id, c.author) for c in comments] == [(0, 501, "Ann Adams"), (1, 502, "Bo Berg")]
+    assert [(c.position, c.comment_id, c.author, c.author_id) for c in comments] == [(0, 501, "Ann Adams", 77),
+                                                                                   (1, 502, "Bo Berg", 78)]
     assert comments[0].text == "Lovely light & tones.\nCrop a bit tighter?"
     assert comments[0].posted_at == datetime(2004, 5, 7, 10, 15)
     assert comments[1].posted_at == datetime(2004, 5, 8)
@@ -89,7 +90,8 @@ def test_comment_containers_without_marked_up_body() -> None:
     bare = ('<ul><li class="comment"><a href="/photodb/member-photos?user_id=7">Eve</a> '
             '<span class="date">2005-01-02</span> Nice one.</li></ul>')
     comments = parse(_page(bare).encode(), "text/html").comments
-    assert [(c.author, c.text, c.posted_at) for c in comments] == [("Eve", "Nice one.", datetime(2005, 1, 2))]
+    assert [(c.author, c.author_id, c.text, c.posted_at) for c in comments] == [
+        ("Eve", 7, "Nice one.", datetime(2005, 1, 2))]
 
 
 def test_acs_blockquote_comments() -> None:
