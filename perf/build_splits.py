@@ -32,7 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "perf"))
 
-from peak_memory import run_measured  # noqa: E402
+from peak_memory import run_python  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "ava"
 COMMENTS_PER_IMAGE = 11.7  # ~3 million comments over the 255,529 images
@@ -170,16 +170,9 @@ def main() -> None:
 
 
 def _timed(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Run `python -c code args` in a fresh process (with `env` added to the environment):
-    (wall seconds, its own peak RSS in bytes, its stdout)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        done = run_measured([sys.executable, "-c", code, *args], stdout=out, stderr=err, cwd=REPO,
-                            env={**os.environ, **(env or {})})
-        out.seek(0)
-        err.seek(0)
-        if done.exit_code != 0:
-            sys.exit(f"child failed ({done.exit_code}):\n{err.read()}")
-        return done.seconds, done.peak_bytes, out.read()
+    """(wall seconds, own peak RSS in bytes, stdout) of `python -c code args` in a fresh process."""
+    done, out = run_python(code, *args, env=env, cwd=REPO)
+    return done.seconds, done.peak_bytes, out
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,3 +82,17 @@ def run_measured(command: Sequence[str | Path], *, stdout: Stream = None, stderr
         raise RuntimeError(f"could not start {command[0]}: {report[2:] or f'launcher exit {launcher.returncode}'}")
     code, seconds, peak_kib, floor_kib = report.split()
     return Measured(int(code), float(seconds), int(peak_kib) * 1024, int(floor_kib) * 1024)
+
+
+def run_python(code: str, *args: str, env: Mapping[str, str] | None = None,
+               cwd: str | Path | None = None) -> tuple[Measured, str]:
+    """`python -c code args` in a fresh interpreter (with `env` added to this environment): its
+    measurement and its stdout. A failing child ends the benchmark with its stderr."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        done = run_measured([sys.executable, "-c", code, *args], stdout=out, stderr=err, cwd=cwd,
+                            env={**os.environ, **(env or {})})
+        out.seek(0)
+        err.seek(0)
+        if done.exit_code != 0:
+            sys.exit(f"child failed ({done.exit_code}):\n{err.read()}")
+        return done, out.read()
