@@ -9,10 +9,7 @@ fresh child process:
 - the build (the console script's code path), timed, peak memory = the child's own high-water
   mark (perf/peak_memory.py; not the ~1 GB this script reaches while generating the input);
 - the I/O floor: pyarrow reads the same input files (AVA.txt, the comments file as lines)
-  and writes Parquet (zstd) tables of the same content and size as the build's outputs;
-- for reference, the same floor with jemalloc as Arrow's allocator, the one the build uses
-  (pyarrow's default mimalloc faults fresh pages in for every big buffer, which on some
-  machines costs more than the copy; the first ratio compares with pyarrow's defaults).
+  and writes Parquet (zstd) tables of the same content and size as the build's outputs.
 
 Prints wall time, peak memory, rows/s and the ratio build / floor.
 Usage: python perf/build_splits.py [--scale 0.1] [--workdir DIR]
@@ -153,10 +150,6 @@ def main() -> None:
         _, floor_rss, out = _timed(FLOOR, str(ava / "AVA.txt"), str(captions), str(folder / "out" / "ava"),
                                  str(folder / "floor"))
         floor_io = float(out.split()[0])
-        (folder / "floor_jemalloc").mkdir()
-        _, _, out = _timed(FLOOR, str(ava / "AVA.txt"), str(captions), str(folder / "out" / "ava"),
-                           str(folder / "floor_jemalloc"), env={"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"})
-        floor_jemalloc = float(out.split()[0])
         outputs = sum(p.stat().st_size for p in (folder / "out" / "ava").glob("*.parquet"))
         print(f"build:     {build_time:6.2f} s in main() ({wall:.2f} s for the whole process, of which "
               f"{import_time:.2f} s imports), peak RSS {build_rss / 2**30:.2f} GiB, "
@@ -165,13 +158,11 @@ def main() -> None:
               f"outputs as zstd Parquet), peak RSS {floor_rss / 2**30:.2f} GiB")
         print(f"ratio build / I/O floor: {build_time / floor_io:.2f}x "
               f"(whole build process / floor: {wall / floor_io:.2f}x)")
-        print(f"I/O floor with jemalloc (the build's Arrow allocator): {floor_jemalloc:.2f} s, "
-              f"ratio build / that floor: {build_time / floor_jemalloc:.2f}x")
 
 
-def _timed(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[float, int, str]:
+def _timed(code: str, *args: str) -> tuple[float, int, str]:
     """(wall seconds, own peak RSS in bytes, stdout) of `python -c code args` in a fresh process."""
-    done, out = run_python(code, *args, env=env, cwd=REPO)
+    done, out = run_python(code, *args, cwd=REPO)
     return done.seconds, done.peak_bytes, out
 
 

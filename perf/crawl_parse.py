@@ -29,7 +29,7 @@ from bs4 import BeautifulSoup, Tag
 from selectolax.lexbor import LexborHTMLParser
 
 from aesthetic.crawler.html_text import BLOCK_TAGS, BREAK, collapse_text, decode_html
-from aesthetic.crawler.sites.base import ParsedComment, ParsedPage
+from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, member_id
 from aesthetic.crawler.sites.dpchallenge import (
     BASE_URL,
     DIVIDER_MARKER,
@@ -80,6 +80,7 @@ def _bs4_comment(header: Tag, body_row: Tag | None, helpful: bool, after_divider
         position=position,
         comment_id=int(name) if name.isdigit() else None,
         author=link.get_text(strip=True) if link else None,
+        author_id=member_id(link.get("href"), "USER_ID") if link else None,
         text=text,
         posted_at=to_datetime(stamp) if stamp else None,
         during_challenge=after_divider,

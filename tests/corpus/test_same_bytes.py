@@ -1,8 +1,8 @@
 """The corpus build's output bytes, pinned: a change meant only to make it faster must leave them alone.
 
 Inputs are the benchmarks' generators at small scale (real AVA ids and lists, ~240,000
-generated comments: enough for every size-dependent path of the build, the threaded regex
-slices included; and generated njtwomey/dpc dumps). The hashes were computed from the code
+generated comments: enough for every size-dependent path of the build; and generated
+njtwomey/dpc dumps). The hashes were computed from the code
 as it stood before the performance tricks were reviewed. A split file's bytes hold its
 provenance (input paths, the time of the build), so what is pinned is its table without
 that metadata, serialised as Arrow IPC: every value, type and chunk boundary.
