@@ -319,7 +319,7 @@ def score_mentions(text: pa.Array) -> np.ndarray:
     flagged = np.zeros(len(text), dtype=bool)
     # Every form needs a digit. A byte scan finds those rows in 0.36-0.37 s of CPU against 0.89 s for
     # pc.match_substring_regex("[0-9]") on perf/build_splits.py's 3M comments (317 MB; two runs each,
-    # same process), about a tenth of that build: the one corpus trick that measured as paying.
+    # `python perf/corpus_tricks.py`), about a tenth of that build: the one corpus trick that paid.
     rows = np.flatnonzero(rows_with_bytes(text, _DIGITS))
     candidates = text.take(pa.array(rows))
     found = np.asarray(pc.match_substring_regex(candidates, SCORE_MENTION), dtype=bool)
