@@ -20,25 +20,24 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from aesthetic.core.text import strip_invisible
+from aesthetic.core.text import INVISIBLE_PATTERN, strip_invisible
 
 # A private-use character marks forced line breaks while HTML whitespace is collapsed.
 BREAK = "\ue000"
 # Elements a browser starts on a new line (`<br>` ends one); the BeautifulSoup baseline uses the same list.
 BLOCK_TAGS = ("p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table")
-_BREAKING_TAGS = ", ".join(("br", *BLOCK_TAGS))
+_BLOCKS = frozenset(BLOCK_TAGS)
 # Elements whose content is never shown as text: code, styles, inert templates, the no-script fallback.
 INVISIBLE_TAGS = ("script", "style", "template", "noscript")
-_INVISIBLE_SELECTOR = ", ".join(INVISIBLE_TAGS)
-# Both in one select: one walk of the subtree instead of two (a select costs 4-5 us even on a small cell).
-_SHAPING_SELECTOR = f"{_INVISIBLE_SELECTOR}, {_BREAKING_TAGS}"
+_INVISIBLE = frozenset(INVISIBLE_TAGS)
 _SPACES = re.compile(r"[ \t\n\r\f\v\x85\xa0\u200b]+")
 # str.split() collapses whitespace as _SPACES does (U+200B made a space first), except on these: Unicode
-# spaces it splits on that HTML keeps as text (those below U+0020 are invisible, removed before). Without
-# them the C split is used: on the real page's comments (126 characters on average) _SPACES.sub took
-# 8-9 us a comment, split and join 2 us.
-_KEPT_SPACES = re.compile("[\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-_MANY_BREAKS = re.compile(r"\n{3,}")
+# spaces it splits on that HTML keeps as text (those below U+0020 are invisible, removed before).
+KEPT_SPACES = "\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# A text holding none of those and no invisible character is collapsed by str.split alone: on the real
+# page's comments (126 characters on average) _SPACES.sub took 8-9 us a comment, split and join 2 us.
+# (INVISIBLE_PATTERN is one character class; this one adds the kept spaces to it.)
+_NEEDS_RULES = re.compile(INVISIBLE_PATTERN[:-1] + KEPT_SPACES + "]")
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -105,60 +104,46 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     return body.decode(codec, errors="replace")
 
 
-def drop_invisible(node: LexborNode) -> None:
-    """Remove the elements whose content a reader never sees (the outermost ones: an inner one goes with
-    its container, and a destroyed node must not be touched again)."""
-    found = node.css(_INVISIBLE_SELECTOR)
-    if not found:
-        return
-    ids = {n.mem_id for n in found}
-    for element in [n for n in found if not _inside(n, ids)]:
-        element.decompose()
-
-
-def _inside(node: LexborNode, ids: set[int]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in ids:
-            return True
-        parent = parent.parent
-    return False
-
-
-def only_text(node: LexborNode) -> bool:
-    """No element (nor HTML comment) among `node`'s children, so none below it: nothing to remove,
-    no breaks to insert, and its text is lexbor's own (`text(deep=True)`)."""
-    return next(node.iter(), None) is None
-
-
 def node_text(node: LexborNode) -> str:
     """The visible text of `node`: `<br>`/blocks become newlines, other whitespace one space.
 
     Entities are already decoded by the parser. Images contribute nothing.
     Modifies the subtree (invisible elements removed, breaks inserted as text), so call it last.
     """
-    if only_text(node):   # most comment cells: 26 of the real page's 29
-        return collapse_text(node.text(deep=True))
-    found = node.css(_SHAPING_SELECTOR)
-    if any(element.tag in INVISIBLE_TAGS for element in found):
-        drop_invisible(node)
-        found = node.css(_BREAKING_TAGS)
-    for element in found:
-        element.insert_before(BREAK)   # a `<br>` has no text, so it can stay: 2.7 us, replacing it 5.6 us
-        if element.tag != "br":
-            element.insert_after(BREAK)
-    return collapse_text(node.text(deep=True))
+    _mark_breaks(node)
+    return collapse_text(node.text_lexbor())
+
+
+def _mark_breaks(node: LexborNode) -> None:
+    """Below `node`: the outermost invisible elements removed (what is inside goes with them), each
+    `<br>` replaced by `BREAK`, each block wrapped in `BREAK`s.
+
+    One walk over the elements in Python instead of CSS selects: selectolax parses the selector again
+    on every call, which made a select 3-6 us on a comment cell of the real DPChallenge page, where
+    this walk takes ~1 us (and nothing for the 26 of its 29 cells that hold text only).
+    """
+    for child in node.iter():   # elements only; it reads each next sibling before yielding
+        tag = child.tag
+        if tag == "br":
+            child.replace_with(BREAK)
+        elif tag in _INVISIBLE:
+            child.decompose()
+        else:
+            if tag in _BLOCKS:
+                child.insert_before(BREAK)
+                child.insert_after(BREAK)
+            _mark_breaks(child)
 
 
 def collapse_text(raw: str) -> str:
     """Invisible characters removed, HTML whitespace collapsed; `BREAK` marks become single newlines
     (at most one blank line)."""
-    text = strip_invisible(raw)
-    if text.isascii() or _KEPT_SPACES.search(text) is None:
-        lines = [" ".join(line.split()) for line in text.replace("\u200b", " ").split(BREAK)]
+    if _NEEDS_RULES.search(raw) is None:
+        # No line needs splitting apart: collapse the whole text, then drop the spaces around breaks.
+        text = " ".join(raw.replace("\u200b", " ").split())
+        text = text.replace(" " + BREAK, BREAK).replace(BREAK + " ", BREAK).replace(BREAK, "\n")
     else:
-        lines = [line.strip() for line in _SPACES.sub(" ", text).split(BREAK)]
-    joined = "\n".join(lines)
-    if "\n\n\n" in joined:
-        joined = _MANY_BREAKS.sub("\n\n", joined)
-    return joined.strip()
+        text = "\n".join(line.strip() for line in _SPACES.sub(" ", strip_invisible(raw)).split(BREAK))
+    while "\n\n\n" in text:   # at most one blank line: ~5x faster than substituting `\n{3,}`
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from aesthetic.core.text import strip_invisible
-from aesthetic.crawler.html_text import _KEPT_SPACES, _SPACES, decode_html, guess_charset, node_text
+from aesthetic.crawler.html_text import (
+    _SPACES,
+    BREAK,
+    KEPT_SPACES,
+    collapse_text,
+    decode_html,
+    guess_charset,
+    node_text,
+)
 
 CAFE = "caf\u00e9 \u2019"
 
@@ -77,9 +86,24 @@ def test_comment_text_is_the_visible_text(cell: str, text: str) -> None:
 
 
 def test_the_split_shortcut_sees_the_same_spaces_as_html() -> None:
-    """collapse_text uses str.split() unless the text holds one of _KEPT_SPACES: exactly the characters
+    """collapse_text uses str.split() unless the text holds one of KEPT_SPACES: exactly the characters
     str.split() treats as space that HTML collapsing keeps (after the invisible ones are removed)."""
     split_only = {c for c in map(chr, range(sys.maxunicode + 1))
                   if c.isspace() and strip_invisible(c) and not _SPACES.fullmatch(c)}
-    assert split_only == {c for c in map(chr, range(sys.maxunicode + 1)) if _KEPT_SPACES.fullmatch(c)}
+    kept = re.compile(f"[{KEPT_SPACES}]")
+    assert split_only == {c for c in map(chr, range(sys.maxunicode + 1)) if kept.fullmatch(c)}
     assert {c for c in map(chr, range(sys.maxunicode + 1)) if _SPACES.fullmatch(c) and not c.isspace()} == {"\u200b"}
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    # Spaces HTML does not collapse stay inside a line and go at its ends, as the rule says.
+    (f"a\u3000 b{BREAK} \u3000c\u2028 ", "a\u3000 b\nc"),
+    (f"x\u2009\u2009y{BREAK}{BREAK}{BREAK}{BREAK}z", "x\u2009\u2009y\n\nz"),
+    ("in\x01visible \u202eand\u202c  spaced", "invisible and spaced"),
+    # Only HTML whitespace: the str.split way, the same lines.
+    (f" one \u200b\u200b two\r\n{BREAK} \t{BREAK}{BREAK}\xa0three\x85 ", "one two\n\nthree"),
+    (f"{BREAK}{BREAK}{BREAK}", ""),
+    ("", ""),
+])
+def test_collapse_text(raw: str, text: str) -> None:
+    assert collapse_text(raw) == text
