@@ -37,7 +37,12 @@ class ParsedComment:
 
 def member_id(href: str | None, parameter: str) -> int | None:
     """The member id a profile link carries (`/profile.php?USER_ID=108069`), when it is one plain number."""
-    values = parse_qs(urlsplit(href or "").query).get(parameter, [])
+    query = urlsplit(href or "").query
+    if "%" in query or "+" in query:
+        values = parse_qs(query).get(parameter, [])
+    else:   # nothing to decode: parse_qs's split, at ~1 us a link against its ~4 us
+        values = [value for name, eq, value in (pair.partition("=") for pair in query.split("&"))
+                  if eq and value and name == parameter]
     return int(values[0]) if len(values) == 1 and values[0].isascii() and values[0].isdigit() else None
 
 
