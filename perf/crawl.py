@@ -113,7 +113,8 @@ def main() -> None:
               f"{parse['ceiling']}: {parse['ceiling_pages_per_cpu_s']:,.1f}; baseline {parse['baseline']}: "
               f"{parse['baseline_pages_per_cpu_s']:,.1f}")
         print(f"    ours / ceiling {parse['of_ceiling']:.3f} ({target_text(parse)}); "
-              f"ours / baseline {parse['speedup']:.1f}x")
+              f"ours / baseline {parse['speedup']:.1f}x; page faults a page: ours "
+              f"{parse['ours_page_faults_per_page']}, ceiling {parse['ceiling_page_faults_per_page']}")
 
     with tempfile.TemporaryDirectory(prefix="crawl-bench-") as work:
         runs = engine_vs_scrapy(args.items, Path(work))

@@ -24,3 +24,4 @@ def test_benchmark_reports_the_three_rates_and_their_ratios() -> None:
     of_ceiling = result["ours_pages_per_cpu_s"] / result["ceiling_pages_per_cpu_s"]
     assert result["of_ceiling"] == pytest.approx(of_ceiling, rel=0.01)
     assert result["target_met"] == (of_ceiling >= result["target_of_ceiling"])
+    assert result["ours_page_faults_per_page"] >= 0 and result["ceiling_page_faults_per_page"] >= 0
