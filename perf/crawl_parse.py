@@ -18,7 +18,7 @@ Page faults a page are printed for both. When glibc hands a freed tree's
 memory back to the kernel after each page, the next tree costs ~165 faults of
 fresh zeroed pages; whether it does depends on what else sits on the heap, so
 two runs of the same code can differ, and the share is higher when both fault
-(this parser: ~0.40 against ~0.33 without). No allocator setting is changed to
+(this parser: ~0.44 against ~0.36 without). No allocator setting is changed to
 pick either; read the figures with the faults beside them.
 
 Run alone:  .venv/bin/python perf/crawl_parse.py [--seconds 3]
