@@ -220,3 +220,29 @@ def test_a_crawled_page_and_a_dump_key_one_member_alike(tmp_path: Path, dumps: P
     rows = _by_id(dpc_sql.import_dumps([dump], secret=secret))
     assert rows[176474]["author_key"] == crawled
     assert rows[176475]["author_key"] != crawled   # commenter 772
+
+
+LAYOUTS = (
+    "-- a header\n\n   -- an indented comment line\r\n"
+    "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"
+    'INSERT INTO comments ("id", "image_id", "commenter_id", "raw_comment", "comment", "date", "edited",\n'
+    '  "made_during_challenge") VALUES\r\n'
+    "(1, 5, 7, '<td>a</td>', 'ends a line inside the text;\nand -- is not a comment here;\r\n', "
+    "'2002-12-23 00:04:45.000000', NULL, 1),\n"
+    "(2, 5, 7, '<td>b</td>', 'it''s a ''quote'';', '2002-12-23 00:05:45.000000', NULL, 0);  \n"
+    "-- between statements\n"
+    "INSERT INTO comments VALUES (3, 6, NULL, '<td>c</td>', 'one line; two ; three', '2002-12-24 00:00:00', NULL, NULL);"
+    "\r\nCOMMIT;"
+)
+
+
+def test_statements_are_cut_where_sqlite_says_they_end(tmp_path: Path) -> None:
+    path = tmp_path / "x.sql"
+    path.write_bytes(LAYOUTS.encode())
+    ours = {row["comment_id"]: row["text"] for row in dpc_sql.import_dumps([path]).to_pylist()}
+    theirs = dict(sqlite_of(path).execute("SELECT id, comment FROM comments"))
+    assert ours == theirs and len(ours) == 3 and "\n" in ours[1] and ours[2] == "it's a 'quote';"
+    cut = LAYOUTS[:LAYOUTS.index("and -- is not")]  # ends inside the multi-line text of the INSERT from line 6
+    path.write_bytes(cut.encode())
+    with pytest.raises(UserError, match=r"x.sql:6: the file ends inside this statement \(truncated\?\)"):
+        dpc_sql.import_dumps([path])
