@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 
-# One character class that Python's re and RE2 (pyarrow's regex kernels) read the same way: the
-# controls as \xHH escapes (code points, in both), the bidi controls as the characters themselves.
-INVISIBLE_PATTERN = "[\\x00-\\x08\\x0e-\\x1f\\x7f-\\x84\\x86-\\x9f\u202a-\u202e\u2066-\u2069]"
+# The characters of one character class that Python's re and RE2 (pyarrow's regex kernels) read the
+# same way: the controls as \xHH escapes (code points, in both), the bidi controls as the characters
+# themselves. Other classes are built from it (crawler/html_text.py adds the spaces HTML keeps).
+INVISIBLE_CHARS = "\\x00-\\x08\\x0e-\\x1f\\x7f-\\x84\\x86-\\x9f\u202a-\u202e\u2066-\u2069"
+INVISIBLE_PATTERN = f"[{INVISIBLE_CHARS}]"
 _INVISIBLE = re.compile(INVISIBLE_PATTERN)
 
 

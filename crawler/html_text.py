@@ -20,7 +20,7 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from aesthetic.core.text import INVISIBLE_PATTERN, strip_invisible
+from aesthetic.core.text import INVISIBLE_CHARS, strip_invisible
 
 # A private-use character marks forced line breaks while HTML whitespace is collapsed.
 BREAK = "\ue000"
@@ -36,8 +36,7 @@ _SPACES = re.compile(r"[ \t\n\r\f\v\x85\xa0\u200b]+")
 KEPT_SPACES = "\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # A text holding none of those and no invisible character is collapsed by str.split alone: on the real
 # page's comments (126 characters on average) _SPACES.sub took 8-9 us a comment, split and join 2 us.
-# (INVISIBLE_PATTERN is one character class; this one adds the kept spaces to it.)
-_NEEDS_RULES = re.compile(INVISIBLE_PATTERN[:-1] + KEPT_SPACES + "]")
+_NEEDS_RULES = re.compile(f"[{INVISIBLE_CHARS}{KEPT_SPACES}]")
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
