@@ -149,7 +149,7 @@ def _statements(path: Path) -> Iterator[tuple[int, str, bool]]:
     complete. What is left at the end of the file comes last, incomplete, for the caller to refuse.
 
     The whole file is decoded and cut with `str` searches: cutting it line by line in Python took a
-    third of the import (0.43 of 1.34 s of loading 200 generated dumps, cProfile)."""
+    third of loading the dumps (0.43 of 1.34 s for 200 generated ones, cProfile)."""
     text = _decoded(path)
     pos, line = 0, 1
     while True:
@@ -172,7 +172,8 @@ def _statements(path: Path) -> Iterator[tuple[int, str, bool]]:
 
 
 def _load_dump(path: Path) -> sqlite3.Connection:
-    # Every INSERT of a dump is a different text: sqlite3's statement cache would only hold them.
+    # Every INSERT of a dump is a different text: sqlite3's statement cache would only hold them (loading
+    # 100 generated dumps took 0.83-0.90 s of CPU without it, 0.90-0.97 s with its default 128; 4 rounds).
     db = sqlite3.connect(":memory:", isolation_level=None, cached_statements=0)
     db.execute(_CREATE)
     db.set_authorizer(_authorize)
@@ -213,8 +214,8 @@ def _open_database(path: Path) -> sqlite3.Connection:
 
 
 # One scan finds the first check (in _CHECKS' order) any row breaks, and whether an id repeats; only then
-# is the breaking row looked up. The checks one scan each took 0.33 s a hundred generated dumps
-# (100,000 comments), this one 0.16 s (perf/import_dumps.py's dumps).
+# is the breaking row looked up. The checks one scan each took 0.33 s on a hundred generated
+# dumps (100,000 comments, perf/import_dumps.py's), this one scan 0.16 s.
 _FIRST_BROKEN = ("SELECT min(CASE " + " ".join(f"WHEN {c.bad} THEN {i}" for i, c in enumerate(_CHECKS))
                  + " END), count(*) - count(DISTINCT id) FROM comments")
 
