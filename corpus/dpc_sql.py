@@ -136,12 +136,16 @@ _SKIPPED_LINES = re.compile(r"(?:[^\S\n]*(?:--[^\n]*)?(?:\n|\Z))*")
 def _decoded(path: Path) -> str:
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line_start = data.rfind(b"\n", 0, err.start) + 1
         raise located(path, data.count(b"\n", 0, err.start) + 1,
                       f"not UTF-8 text ({err.reason} at byte {err.start - line_start} of the line): "
                       "not a DPChallenge comments dump") from None
+    if (nul := text.find("\0")) >= 0:  # sqlite3 refuses such a statement with a bare ValueError
+        raise located(path, text.count("\n", 0, nul) + 1,
+                      "a NUL character, which no SQL statement can hold: not a DPChallenge comments dump")
+    return text
 
 
 def _statements(path: Path) -> Iterator[tuple[int, str, bool]]:

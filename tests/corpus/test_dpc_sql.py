@@ -176,10 +176,13 @@ def test_malformed_dumps_are_clear_errors_naming_the_file(tmp_path: Path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.sql"]  # the ATTACH wrote nothing
 
 
-def test_not_utf8_and_one_comment_in_two_files_are_errors(dumps: Path, tmp_path: Path) -> None:
+def test_not_utf8_a_nul_and_one_comment_in_two_files_are_errors(dumps: Path, tmp_path: Path) -> None:
     path = tmp_path / "x.sql"
     path.write_bytes(b"BEGIN TRANSACTION;\n-- ok\nINSERT INTO comments VALUES ('\xff');\n")
     with pytest.raises(UserError, match=r"x.sql:3: not UTF-8 text"):
+        dpc_sql.import_dumps([path])
+    path.write_bytes(b"BEGIN TRANSACTION;\nINSERT INTO comments VALUES ('a\x00b');\n")
+    with pytest.raises(UserError, match=r"x.sql:2: a NUL character"):
         dpc_sql.import_dumps([path])
     copy = tmp_path / "50 (copy).sql"
     copy.write_bytes((dumps / "50.sql").read_bytes())
