@@ -128,3 +128,17 @@ def test_deleted_photo_is_missing(message: str) -> None:
 def test_unrecognised_page_is_not_trusted() -> None:
     parsed = parse(b"<html><body><h1>Welcome to photo.net</h1></body></html>", "text/html")
     assert parsed.kind == "unrecognised" and parsed.comments == []
+
+
+def test_a_blockquote_inside_another_keeps_its_single_breaks() -> None:
+    """The outer comment's text is read first and marks the breaks in the tree the inner one is read
+    from again: a `<br>` left in place beside its mark would be marked twice (a blank line)."""
+    nested = """
+<blockquote>Outer words.
+<blockquote>First line.<br>Second line.
+-- <a href="/shared/community-member?user_id=94">Inner Ives</a>, Jan 06, 2004</blockquote>
+-- <a href="/shared/community-member?user_id=93">Outer Owen</a>, Jan 05, 2004</blockquote>
+"""
+    comments = parse(_page(nested).encode(), "text/html").comments
+    assert [c.author for c in comments] == ["Outer Owen", "Inner Ives"]
+    assert comments[1].text == "First line.\nSecond line."
