@@ -234,7 +234,8 @@ LAYOUTS = (
     "'2002-12-23 00:04:45.000000', NULL, 1),\n"
     "(2, 5, 7, '<td>b</td>', 'it''s a ''quote'';', '2002-12-23 00:05:45.000000', NULL, 0);  \n"
     "-- between statements\n"
-    "INSERT INTO comments VALUES (3, 6, NULL, '<td>c</td>', 'one line; two ; three', '2002-12-24 00:00:00', NULL, NULL);"
+    "INSERT INTO comments VALUES (3, 6, NULL, '<td>c</td>', 'one line; two ; three', '2002-12-24 00:00:00', "
+    "NULL, NULL);"
     "\r\nCOMMIT;"
 )
 
