@@ -10,7 +10,7 @@ page of each kind means for an item is decided in crawler/verdict.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
@@ -34,10 +34,28 @@ class ParsedComment:
     helpful: bool = False
     author_id: int | None = None    # the member's id from their profile link: keys the author where present
 
+    @classmethod
+    def of(cls, **values: object) -> ParsedComment:
+        """The comment with every field given by name, built without the frozen dataclass's `__init__`
+        (one `object.__setattr__` a field): ~1.6 us against ~3.4 us, 29 times on the real DPChallenge
+        page. Equal, hashed and shown exactly as one built by `ParsedComment(...)`."""
+        if values.keys() != _COMMENT_FIELDS:
+            raise TypeError(f"ParsedComment.of needs exactly the fields {sorted(_COMMENT_FIELDS)}")
+        comment = object.__new__(cls)
+        comment.__dict__.update(values)
+        return comment
+
+
+_COMMENT_FIELDS = frozenset(f.name for f in fields(ParsedComment))
+
 
 def member_id(href: str | None, parameter: str) -> int | None:
     """The member id a profile link carries (`/profile.php?USER_ID=108069`), when it is one plain number."""
     query = urlsplit(href or "").query
+    if "&" not in query and query.startswith(parameter + "="):   # the usual link: ~0.3 us against ~0.8 us
+        value = query[len(parameter) + 1:]
+        if value.isascii() and value.isdigit():   # nothing to decode in a plain number
+            return int(value)
     if "%" in query or "+" in query:
         values = parse_qs(query).get(parameter, [])
     else:   # nothing to decode: parse_qs's split, at ~1 us a link against its ~4 us

@@ -37,7 +37,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from aesthetic.crawler.html_text import decode_html, node_text
+from aesthetic.crawler.html_text import decode_html_utf8, node_text
 from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site, member_id
 
 BASE_URL = "https://www.dpchallenge.com"
@@ -70,13 +70,13 @@ TIMESTAMP = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})
 
 def parse(body: bytes, content_type: str | None) -> ParsedPage:
     """One image page -> its comments, photo URL and statistics (see the module docstring)."""
-    html = decode_html(body, content_type)
+    html, utf8 = decode_html_utf8(body, content_type)
     has_bodies = _BODY_MARKER in html   # tested first: a page with comments needs no other scan
     if not has_bodies and BLOCKED_MARKER in html:
         return ParsedPage(kind="blocked")
     if not has_bodies and MISSING_MARKER in html:
         return ParsedPage(kind="missing")
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(utf8)
     complete = looks_complete(html)
     anchors, headings = _landmarks(tree)
     image_url = _image_url(tree)
@@ -93,10 +93,10 @@ def parse(body: bytes, content_type: str | None) -> ParsedPage:
 
 def to_datetime(stamp: re.Match[str]) -> datetime | None:
     """A `TIMESTAMP` match -> datetime (12-hour clock), None if the numbers are impossible."""
-    month, day, year, hour, minute, second, half = stamp.groups()
-    hour24 = int(hour) % 12 + (12 if half.upper() == "P" else 0)
+    month, day, year, hour, minute, second = map(int, stamp.group(1, 2, 3, 4, 5, 6))
+    hour24 = hour % 12 + (12 if stamp[7] in "Pp" else 0)   # one letter; no str.upper(), no groups()
     try:
-        return datetime(int(year), int(month), int(day), hour24, int(minute), int(second))
+        return datetime(year, month, day, hour24, minute, second)
     except ValueError:
         return None
 
@@ -195,7 +195,7 @@ def _comments(anchors: list[LexborNode]) -> list[ParsedComment]:
         elif awaiting_body and (cell := row.css_first("td")) is not None:
             _read_body(drafts[-1], cell)   # an older layout without `table.forum-post`
     return [
-        ParsedComment(
+        ParsedComment.of(
             position=position,
             comment_id=d.comment_id,
             author=d.author,
@@ -225,13 +225,14 @@ def _first_link_per_cell(links: list[LexborNode], table_body: LexborNode, cells:
 
 def _header(anchor: LexborNode, author_link: LexborNode | None, below_divider: bool) -> _Draft:
     """The author cell (anchor, profile link: its first `a.fo`) and the timestamp cell beside it."""
-    name = (anchor.attributes.get("name") or "").strip()
+    # `attrs.get` reads one attribute; `attributes` builds a dict of all (~0.25 us against ~0.5 us).
+    name = (anchor.attrs.get("name") or "").strip()
     author_cell = anchor.parent
     if author_link is None:
         named = [a for a in author_cell.css('a[href*="USER_ID="]') if a.text(strip=True)]
         author_link = named[-1] if named else None
     author = author_link.text(strip=True) if author_link is not None else None
-    author_id = member_id(author_link.attributes.get("href"), "USER_ID") if author_link is not None else None
+    author_id = member_id(author_link.attrs.get("href"), "USER_ID") if author_link is not None else None
     posted_at = None
     cell = author_cell.next
     while cell is not None and cell.tag != "td":

@@ -15,6 +15,7 @@ from aesthetic.crawler.html_text import (
     KEPT_SPACES,
     collapse_text,
     decode_html,
+    decode_html_utf8,
     guess_charset,
     node_text,
 )
@@ -41,6 +42,8 @@ CAFE = "caf\u00e9 \u2019"
 def test_decode(body: bytes, content_type: str | None, text: str) -> None:
     assert decode_html(body, content_type).endswith(text)
     assert not decode_html(body, content_type).startswith("\ufeff")
+    decoded, utf8 = decode_html_utf8(body, content_type)   # the bytes lexbor is given are that text
+    assert decoded == decode_html(body, content_type) and utf8.decode("utf-8") == decoded
 
 
 @pytest.mark.parametrize(("body", "guess"), [
