@@ -51,11 +51,16 @@ _COMMENT_FIELDS = frozenset(f.name for f in fields(ParsedComment))
 
 def member_id(href: str | None, parameter: str) -> int | None:
     """The member id a profile link carries (`/profile.php?USER_ID=108069`), when it is one plain number."""
-    query = urlsplit(href or "").query
-    if "&" not in query and query.startswith(parameter + "="):   # the usual link: ~0.3 us against ~0.8 us
+    href = href or ""
+    # The usual link, one plain number after `?`: read without urlsplit, whose ~1.8 us a new link is
+    # most of the cost (its cache hides that when one page is parsed over and over, as benchmarks do).
+    # Without a `#`, what follows the first `?` is exactly urlsplit's query.
+    query = href.partition("?")[2]
+    if "#" not in href and "&" not in query and query.startswith(parameter + "="):
         value = query[len(parameter) + 1:]
         if value.isascii() and value.isdigit():   # nothing to decode in a plain number
             return int(value)
+    query = urlsplit(href).query
     if "%" in query or "+" in query:
         values = parse_qs(query).get(parameter, [])
     else:   # nothing to decode: parse_qs's split, at ~1 us a link against its ~4 us

@@ -35,6 +35,9 @@ def test_of_refuses_a_missing_field_rather_than_leave_it_unset(drop: str) -> Non
     ("/profile.php?USER_ID=", None),
     ("/profile.php?USER_ID=1&USER_ID=2", None),              # two ids: neither is believed
     ("/profile.php?OTHER_ID=5", None),
+    ("/profile.php#top?USER_ID=5", None),                    # after a `#`: the fragment, not the query
+    ("/profile.php?USER_ID=5#top", 5),
+    ("https://www.dpchallenge.com/profile.php?USER_ID=7", 7),
     (None, None),
 ])
 def test_member_id(href: str | None, expected: int | None) -> None:
