@@ -71,6 +71,13 @@ class _Check:
     message: str
 
 
+# The layout every dump's `date` has, `YYYY-MM-DD HH:MM:SS` then anything (`.ffffff`), checked in Arrow on
+# each batch: as a GLOB in the check scan it was 0.26 of that scan's 0.57 ms a generated dump of 755
+# comments, the regex over the same dates ~0.03 ms (reading 400 such dumps: 1.5-2.5 % less CPU, two rounds).
+_DATE_LAYOUT = r"^[0-9]{4}-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9]"
+_DATE_MESSAGE = "date must be `YYYY-MM-DD HH:MM:SS[.ffffff]`"
+
+
 _CHECKS = (
     _Check("id", "typeof(id) != 'integer'", "comment id must be an integer"),
     _Check("image_id", "typeof(image_id) != 'integer'", "image_id must be an integer"),
@@ -78,9 +85,7 @@ _CHECKS = (
            "commenter_id must be an integer or NULL"),
     _Check("comment", "typeof(comment) NOT IN ('text', 'null')", "comment must be text or NULL"),
     _Check("raw_comment", "typeof(raw_comment) NOT IN ('text', 'null')", "raw_comment must be text or NULL"),
-    _Check("date", "typeof(date) != 'text' OR date NOT GLOB "
-           "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9]*'",
-           "date must be `YYYY-MM-DD HH:MM:SS[.ffffff]`"),
+    _Check("date", "typeof(date) != 'text'", _DATE_MESSAGE),   # its layout: `_DATE_LAYOUT`, in `_batch`
     _Check("edited", "edited IS NOT NULL AND typeof(edited) != 'text'", "edited must be NULL or a date"),
     _Check("made_during_challenge", "made_during_challenge IS NOT NULL AND made_during_challenge NOT IN (0, 1)",
            "made_during_challenge must be 0, 1 or NULL"),
@@ -246,27 +251,39 @@ _SELECT = ("SELECT id, image_id, commenter_id, date, edited IS NOT NULL, made_du
 _BATCH = 1 << 16  # rows fetched from SQLite at a time: a whole database never sits in Python objects at once
 
 
+# `_SELECT`'s row, read by pyarrow straight from SQLite's tuples: transposing them in Python first and
+# converting each column took ~0.43 ms of a batch of 800 rows, this one conversion ~0.23 ms (reading 400
+# generated dumps: 1-2 % less CPU on top of the date check's change, two rounds).
+_ROW = pa.struct([("id", pa.int64()), ("image_id", pa.int64()), ("commenter_id", pa.int64()), ("date", pa.string()),
+                  ("edited", pa.int8()), ("during_challenge", pa.int8()), ("html", pa.string()), ("text", pa.string())])
+
+
 def _batch(rows: list[tuple], path: Path, secret: bytes | None) -> pa.Table:
-    ids, images, authors, dates, edited, during, html, texts = (list(c) for c in zip(*rows))
-    for i, cell in enumerate(html):
-        if cell is not None:
-            texts[i] = cell_text(cell)
-    keys = [None] * len(ids) if secret is None else [comment_author_key(secret, a, None) for a in authors]
-    stamps = pa.array(dates, pa.string())
+    ids, images, authors, stamps, edited, during, html, texts = pa.array(rows, _ROW).flatten()
+    if html.null_count < len(html):   # the few comments whose text comes from their HTML cell
+        from_html = html.is_valid()
+        texts = pc.replace_with_mask(texts, from_html, pa.array(
+            [cell_text(cell) for cell in html.filter(from_html).to_pylist()], pa.string()))
+    keys = pa.nulls(len(ids), pa.string()) if secret is None else pa.array(
+        [comment_author_key(secret, a, None) for a in authors.to_pylist()], pa.string())
+    laid_out = pc.match_substring_regex(stamps, _DATE_LAYOUT)   # all text: `_check` saw to that
+    if laid_out.false_count:
+        row = int(np.argmin(np.asarray(laid_out)))
+        raise UserError(f"{path}: comment {ids[row].as_py()!r}: {_DATE_MESSAGE}, got {stamps[row].as_py()!r}")
     posted = pc.strptime(pc.utf8_slice_codeunits(stamps, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s",
                          error_is_null=True)
     if posted.null_count:
         row = int(np.argmax(np.asarray(posted.is_null())))
-        raise UserError(f"{path}: comment {ids[row]}: date is not a real date, got {dates[row]!r}")
+        raise UserError(f"{path}: comment {ids[row].as_py()}: date is not a real date, got {stamps[row].as_py()!r}")
     return pa.table({
-        "image_id": pa.array(images, pa.int64()),
+        "image_id": images,
         "position": pa.nulls(len(ids), pa.int32()),
-        "comment_id": pa.array(ids, pa.int64()),
-        "author_key": pa.array(keys, pa.string()),
-        "text": pa.array(texts, pa.string()),
+        "comment_id": ids,
+        "author_key": keys,
+        "text": texts,
         "posted_at": posted,
-        "edited": pa.array([bool(e) for e in edited], pa.bool_()),
-        "during_challenge": pa.array([None if d is None else bool(d) for d in during], pa.bool_()),
+        "edited": edited.cast(pa.bool_()),
+        "during_challenge": during.cast(pa.bool_()),
     }, schema=SCHEMA)
 
 
