@@ -11,7 +11,8 @@ fresh process whose own peak memory is measured (perf/peak_memory.py):
 - the import: the code path of `aesthetic-build-splits --comments-format dpc-sql` (resolve the
   folder, read its comments), to the table the build joins;
 - the floor: Python's `sqlite3` alone, per file: its bytes decoded, `executescript` into an
-  in-memory database and every row read out (`fetchall`), nothing kept.
+  in-memory database and every row read out (`fetchall`), nothing kept; run before and after the
+  import, and the two averaged, since the machine's speed drifts.
 
 At `--files` and at a quarter of it (same number of comments), so that memory growing with the
 number of files shows. Prints comments/s, peak memory and the ratios import / floor.
@@ -128,16 +129,25 @@ print(time.perf_counter() - t0, rows)
 """
 
 
+def _floor(folder: Path) -> tuple[float, int, int]:
+    """(seconds, comments, peak bytes) of the floor over one folder, in its own process."""
+    floor, out = run_python(FLOOR, str(folder), cwd=REPO)
+    seconds, rows = out.split()
+    return float(seconds), int(rows), floor.peak_bytes
+
+
 def measure(folder: Path) -> dict[str, float]:
-    """Import and floor over one folder of dumps, each in its own process."""
+    """Import and floor over one folder of dumps, each in its own process. The floor runs before and after
+    the import and the two are averaged: this machine's speed drifts by tens of percent over a minute."""
+    before = _floor(folder)
     imported, out = run_python(IMPORT, str(folder), cwd=REPO)
     seconds, import_time, rows, nbytes = out.split()
-    floor, out = run_python(FLOOR, str(folder), cwd=REPO)
-    floor_seconds, floor_rows = out.split()
-    if int(rows) != int(floor_rows):
-        sys.exit(f"the import read {rows} comments, SQLite {floor_rows}")
+    after = _floor(folder)
+    if not int(rows) == before[1] == after[1]:
+        sys.exit(f"the import read {rows} comments, SQLite {before[1]}")
     return {"rows": int(rows), "seconds": float(seconds), "imports": float(import_time), "peak": imported.peak_bytes,
-            "table": int(nbytes), "floor_seconds": float(floor_seconds), "floor_peak": floor.peak_bytes}
+            "table": int(nbytes), "floor_seconds": (before[0] + after[0]) / 2, "floor_runs": (before[0], after[0]),
+            "floor_peak": max(before[2], after[2])}
 
 
 def report(files: int, m: dict[str, float]) -> None:
@@ -146,7 +156,8 @@ def report(files: int, m: dict[str, float]) -> None:
     print(f"  import: {m['seconds']:6.2f} s ({m['imports']:.2f} s more for Python imports), "
           f"{m['rows'] / m['seconds']:,.0f} comments/s, peak RSS {m['peak'] / mib:,.0f} MiB "
           f"(the table it returns: {m['table'] / mib:,.0f} MiB)")
-    print(f"  floor (sqlite3 executescript + fetchall per file): {m['floor_seconds']:6.2f} s, "
+    print(f"  floor (sqlite3 executescript + fetchall per file): {m['floor_seconds']:6.2f} s "
+          f"(before / after the import: {m['floor_runs'][0]:.2f} / {m['floor_runs'][1]:.2f} s), "
           f"{m['rows'] / m['floor_seconds']:,.0f} comments/s, peak RSS {m['floor_peak'] / mib:,.0f} MiB")
     print(f"  ratio import / floor: {m['seconds'] / m['floor_seconds']:.2f}x time (aim <= 2x), "
           f"{m['peak'] / m['floor_peak']:.2f}x peak memory", flush=True)
