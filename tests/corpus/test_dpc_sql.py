@@ -255,9 +255,10 @@ def test_statements_are_cut_where_sqlite_says_they_end(tmp_path: Path, monkeypat
     theirs = dict(sqlite_of(path).execute("SELECT id, comment FROM comments"))
     assert ours == theirs and len(ours) == 3 and "\n" in ours[1] and ours[2] == "it's a 'quote';"
     assert not cut_up
-    path.write_bytes((LAYOUTS + "\n-- a comment after the last statement\n").encode())
-    assert {row["comment_id"]: row["text"] for row in dpc_sql.import_dumps([path]).to_pylist()} == ours
-    assert cut_up == [path]
+    for tail in ("\n-- a comment after the last statement\n", "\n" * 5000):   # the second: beyond the tail looked at
+        path.write_bytes((LAYOUTS + tail).encode())
+        assert {row["comment_id"]: row["text"] for row in dpc_sql.import_dumps([path]).to_pylist()} == ours
+    assert cut_up == [path, path]
     cut = LAYOUTS[:LAYOUTS.index("and -- is not")]  # ends inside the multi-line text of the INSERT from line 6
     path.write_bytes(cut.encode())
     with pytest.raises(UserError, match=r"x.sql:6: the file ends inside this statement \(truncated\?\)"):
