@@ -263,3 +263,27 @@ def test_statements_are_cut_where_sqlite_says_they_end(tmp_path: Path, monkeypat
     path.write_bytes(cut.encode())
     with pytest.raises(UserError, match=r"x.sql:6: the file ends inside this statement \(truncated\?\)"):
         dpc_sql.import_dumps([path])
+
+
+def test_one_script_and_statement_by_statement_store_and_refuse_alike(tmp_path: Path) -> None:
+    """A dump runs as one script into a STRICT table or, when it ends in a comment, statement by statement
+    into a plain one, then checked: the two keep the same values ('5' as 5, as SQLite stores it without
+    loss in an INTEGER column) and refuse the same ones, with the same message."""
+    path = tmp_path / "x.sql"
+    kept = [("5", "6", None, "<td>a</td>", 7, "2002-12-23 00:04:45", None, "1")]
+    for rows, message in [(kept, None),
+                          ([("5.5", 6, None, "<td>a</td>", "a", "2002-12-23 00:04:45", None, 1)], "comment 5.5: comment id"),
+                          ([(5, 6, None, "<td>a</td>", "a", 20021223, None, 1)], "comment 5: date must be"),
+                          ([(5, 6, "x", "<td>a</td>", "a", "2002-12-23 00:04:45", None, 1)], "commenter_id must be")]:
+        tables = []
+        for tail in ("", "-- the end\n"):
+            path.write_text(_dump(rows).replace("'5.5'", "5.5") + tail)   # a REAL, not text
+            if message is None:
+                tables.append(dpc_sql.import_dumps([path]))
+            else:
+                with pytest.raises(UserError, match=message):
+                    dpc_sql.import_dumps([path])
+        if message is None:
+            assert tables[0].equals(tables[1])
+            row = tables[0].to_pylist()[0]
+            assert (row["comment_id"], row["image_id"], row["text"], row["during_challenge"]) == (5, 6, "7", True)
