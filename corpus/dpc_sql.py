@@ -8,9 +8,9 @@ challenge_comments/<challenge id>.sql` (about 4,100 files): an SQLite dump *with
 comment's HTML cell, `comment` its text, `date` `YYYY-MM-DD HH:MM:SS.ffffff`, `edited` NULL
 or the date of the edit, `made_during_challenge` 1 while the challenge was open for voting,
 0 after its results. Read here by the standard library's SQLite itself (no SQL parsing by
-hand): each dump runs, statement by statement, into an in-memory database that holds only
-that file, with the table this module supplies, so any number of files goes through in the
-memory of the largest one. An authorizer lets a dump do nothing but insert into that table,
+hand): each dump runs (as one script; statement by statement where SQLite refuses that, to name
+the statement at fault) into an in-memory database that holds only that file, with the table
+this module supplies, so any number of files goes through in the memory of the largest one. An authorizer lets a dump do nothing but insert into that table,
 so a file from elsewhere cannot attach or write a database. An SQLite database file holding
 such a `comments` table is read the same way, read-only.
 
@@ -45,7 +45,8 @@ _CREATE = ("CREATE TABLE comments (id INTEGER, image_id INTEGER, commenter_id IN
            "comment TEXT, date TEXT, edited TEXT, made_during_challenge INTEGER)")
 # The same table, STRICT, with `_CHECKS` as its types and constraints, for a dump run as one script: SQLite
 # holds each row to them as it stores it, which spares the check scan (reading 300 generated dumps of
-# 3,000 comments: 6.5 % less CPU, two rounds). A value it can store without loss is stored as the column's type ('5' as 5 in id).
+# 3,000 comments: 6.5 % less CPU, two rounds). A value it can store without loss is stored as the
+# column's type ('5' as 5 in id), as the plain table's column affinities store it too.
 _CREATE_STRICT = ("CREATE TABLE comments (id INTEGER NOT NULL, image_id INTEGER NOT NULL, commenter_id INTEGER, "
                   "raw_comment TEXT, comment TEXT, date TEXT NOT NULL, edited TEXT, "
                   "made_during_challenge INTEGER CHECK (made_during_challenge IN (0, 1))) STRICT")
@@ -302,7 +303,7 @@ def _batch(rows: list[tuple], path: Path, secret: bytes | None) -> pa.Table:
             [cell_text(cell) for cell in html.filter(from_html).to_pylist()], pa.string()))
     keys = pa.nulls(len(ids), pa.string()) if secret is None else pa.array(
         [comment_author_key(secret, a, None) for a in authors.to_pylist()], pa.string())
-    laid_out = pc.match_substring_regex(stamps, _DATE_LAYOUT)   # all text: `_check` saw to that
+    laid_out = pc.match_substring_regex(stamps, _DATE_LAYOUT)   # all text: `_check` or STRICT saw to that
     if laid_out.false_count:
         row = int(np.argmin(np.asarray(laid_out)))
         raise UserError(f"{path}: comment {ids[row].as_py()!r}: {_DATE_MESSAGE}, got {stamps[row].as_py()!r}")
