@@ -287,3 +287,28 @@ def test_one_script_and_statement_by_statement_store_and_refuse_alike(tmp_path: 
             assert tables[0].equals(tables[1])
             row = tables[0].to_pylist()[0]
             assert (row["comment_id"], row["image_id"], row["text"], row["during_challenge"]) == (5, 6, "7", True)
+
+
+def test_files_share_a_batch_and_its_errors_name_the_right_file(tmp_path: Path) -> None:
+    good = [(1, 5, 7, "<td>a</td>", "a", "2002-12-23 00:04:45", None, 1)]
+    bad = [(2, 5, 7, "<td>b</td>", "b", "2002-13-23 00:04:45", None, 1)]
+    first, second = tmp_path / "1.sql", tmp_path / "2.sql"
+    for rows_first, rows_second, named in [(good, bad, "2.sql"), (bad, good, "1.sql")]:
+        first.write_text(_dump(rows_first))
+        second.write_text(_dump(rows_second))
+        with pytest.raises(UserError, match=rf"{named}: comment 2: date is not a real date"):
+            dpc_sql.import_dumps([first, second])
+    first.write_text(_dump(good))
+    second.write_text(_dump([(2, 5, 7, "<td>b</td>", "b", "2002-12-24 00:04:45", None, 0)]))
+    table = dpc_sql.import_dumps([first, second])
+    assert table["comment_id"].to_pylist() == [1, 2] and table["text"].num_chunks == 1   # one batch, not one a file
+
+
+def test_batches_that_cut_files_anywhere_give_the_same_table(dumps: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "2.sql"
+    other.write_text(_dump([(1, 5, 7, "<td>a</td>", "a", "2002-12-23 00:04:45", None, 1)]))
+    whole = dpc_sql.import_dumps([dumps / "50.sql", other])
+    monkeypatch.setattr(dpc_sql, "_BATCH", 7)   # 644 + 1 rows: batches cut inside 50.sql and across the two files
+    cut = dpc_sql.import_dumps([dumps / "50.sql", other])
+    assert cut.equals(whole) and cut["text"].num_chunks == 93 and whole.num_rows == 645
