@@ -351,7 +351,7 @@ def _read_files(files: Iterable[Path], secret: bytes | None) -> tuple[list[pa.Ta
     """The files' comments (positions not yet set), as tables of about `_BATCH` rows each however many
     files one spans, and each file's number of comments. A table a file cost Arrow's fixed costs a file
     and left the result in one chunk a file, 4,000 for the public dumps: importing 1,000 generated dumps
-    of 750 comments took 8-16 % more CPU that way (two rounds of four alternating imports, under load)."""
+    of 750 comments took 9-19 % more CPU that way (two rounds of four alternating imports, under load)."""
     tables: list[pa.Table] = []
     counts: list[int] = []
     rows: list[tuple] = []
