@@ -4,9 +4,8 @@ Ours (selectolax's lexbor parser) against a baseline doing the same job with
 BeautifulSoup + html.parser, the usual choice in scraping scripts, and against
 the ceiling: lexbor building the tree of the same page and nothing else
 (`LexborHTMLParser(page bytes)`, the UTF-8 bytes ours also hands it), which no
-parser built on it can beat. All are
-measured in the same run on the same real page
-(../shared/data/dpchallenge/image_921974.html, 29 comments). The baseline must
+parser built on it can beat. All are measured in the same run on the same real
+page (../shared/data/dpchallenge/image_921974.html, 29 comments). The baseline must
 return exactly what ours returns (checked before timing), so the ratio compares
 equal work. CPU time is used, not wall time, so a busy shared machine does not
 distort "per core"; ours and the ceiling are timed in alternating slices so a

@@ -54,7 +54,8 @@ def member_id(href: str | None, parameter: str) -> int | None:
     href = href or ""
     # The usual link, one plain number after `?`: read without urlsplit, whose ~1.8 us a new link is
     # most of the cost (its cache hides that when one page is parsed over and over, as benchmarks do).
-    # Without a `#`, what follows the first `?` is exactly urlsplit's query.
+    # Without a `#`, urlsplit's query is what follows the first `?`, less the tabs and line breaks it drops,
+    # which a plain number cannot hold.
     query = href.partition("?")[2]
     if "#" not in href and "&" not in query and query.startswith(parameter + "="):
         value = query[len(parameter) + 1:]
