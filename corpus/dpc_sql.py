@@ -10,8 +10,9 @@ or the date of the edit, `made_during_challenge` 1 while the challenge was open 
 0 after its results. Read here by the standard library's SQLite itself (no SQL parsing by
 hand): each dump runs (as one script; statement by statement where SQLite refuses that, to name
 the statement at fault) into an in-memory database that holds only that file, with the table
-this module supplies, so any number of files goes through in the memory of the largest one. An authorizer lets a dump do nothing but insert into that table,
-so a file from elsewhere cannot attach or write a database. An SQLite database file holding
+this module supplies, so any number of files goes through in the memory of the largest one. An
+authorizer lets a dump do nothing but insert into that table, so a file from elsewhere cannot
+attach or write a database. An SQLite database file holding
 such a `comments` table is read the same way, read-only.
 
 Per comment: image id, position in the order the image's page lists it (newest first: by
