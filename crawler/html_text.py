@@ -96,25 +96,29 @@ def guess_charset(body: bytes) -> str:
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Decode a page (see the module docstring); never fails: invalid bytes become U+FFFD."""
-    return decode_html_utf8(body, content_type)[0]
+    return _decode(body, content_type)[0]
 
 
 def decode_html_utf8(body: bytes, content_type: str | None = None) -> tuple[str, bytes]:
     """`decode_html`'s text and that text as UTF-8, for lexbor: given a str, selectolax encodes it
     first (~25 us of the ~450 us tree of the real DPChallenge page), so a page that is valid UTF-8
     as it came is passed as its own bytes."""
+    text, as_utf8 = _decode(body, content_type)
+    return text, body if as_utf8 else text.encode("utf-8")
+
+
+def _decode(body: bytes, content_type: str | None) -> tuple[str, bool]:
+    """The page's text, and whether `body` is exactly that text in UTF-8."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            text = body[len(bom):].decode(codec, errors="replace")
-            return text, text.encode("utf-8")
+            return body[len(bom):].decode(codec, errors="replace"), False
     codec = declared_charset(body, content_type) or guess_charset(body)
     if codec == "utf-8":
         try:
-            return body.decode("utf-8"), body
+            return body.decode("utf-8"), True
         except UnicodeDecodeError:
             pass
-    text = body.decode(codec, errors="replace")
-    return text, text.encode("utf-8")
+    return body.decode(codec, errors="replace"), False
 
 
 def node_text(node: LexborNode) -> str:
