@@ -280,11 +280,14 @@ def _check(db: sqlite3.Connection, path: Path, typed: bool) -> None:
         raise UserError(f"{path}: comment id {row[0]} appears more than once")
 
 
-# A comment that is empty or quotes another takes its text from the HTML cell (then not NULL), any other
-# its `comment`; the test is written once, so SQLite runs its LIKE once a row.
+# A comment that is empty or quotes another takes its text from the HTML cell, any other its `comment`:
+# SQLite calls `cell_text` (registered on the connection as `_CELL_TEXT`) for those few rows only, so the
+# text column comes out final; taking the cells out and putting their texts in with Arrow copied the whole
+# text column once more, into fresh memory (see `_POOL` for the figures).
+_CELL_TEXT = "aesthetic_cell_text"
 _SELECT = ("SELECT id, image_id, commenter_id, date, edited IS NOT NULL, made_during_challenge, "
-           f"CASE WHEN coalesce(comment, '') = '' OR comment LIKE '{_QUOTE}' THEN coalesce(raw_comment, '') END, "
-           "comment FROM comments")
+           f"CASE WHEN coalesce(comment, '') = '' OR comment LIKE '{_QUOTE}' "
+           f"THEN {_CELL_TEXT}(coalesce(raw_comment, '')) ELSE comment END FROM comments")
 
 
 _BATCH = 1 << 16  # rows fetched from SQLite at a time: a whole database never sits in Python objects at once
@@ -294,7 +297,15 @@ _BATCH = 1 << 16  # rows fetched from SQLite at a time: a whole database never s
 # converting each column took ~0.43 ms of a batch of 800 rows, this one conversion ~0.23 ms (reading 400
 # generated dumps: 1-2 % less CPU on top of the date check's change, two rounds).
 _ROW = pa.struct([("id", pa.int64()), ("image_id", pa.int64()), ("commenter_id", pa.int64()), ("date", pa.string()),
-                  ("edited", pa.int8()), ("during_challenge", pa.int8()), ("html", pa.string()), ("text", pa.string())])
+                  ("edited", pa.int8()), ("during_challenge", pa.int8()), ("text", pa.string())])
+
+
+# The batch's arrays come from the C library's malloc, not Arrow's default mimalloc: that backs fresh
+# buffers with transparent huge pages, zeroed by the kernel 2 MiB at a time and handed back when freed, and
+# importing perf/import_dumps.py's 4,000 generated dumps spent ~9 % of its time zeroing them (perf record).
+# With malloc, and the texts made by SQLite, that benchmark's four runs: peak RSS 936-949 MiB against
+# 1,011-1,027 before, 1.74-1.88x the floor against 1.71-2.00x.
+_POOL = pa.system_memory_pool()
 
 
 def _batch(rows: list[tuple], starts: list[int], paths: list[Path], secret: bytes | None) -> pa.Table:
@@ -302,11 +313,7 @@ def _batch(rows: list[tuple], starts: list[int], paths: list[Path], secret: byte
     def path(row: int) -> Path:
         return paths[bisect.bisect_right(starts, row) - 1]
 
-    ids, images, authors, stamps, edited, during, html, texts = pa.array(rows, _ROW).flatten()
-    if html.null_count < len(html):   # the few comments whose text comes from their HTML cell
-        from_html = html.is_valid()
-        texts = pc.replace_with_mask(texts, from_html, pa.array(
-            [cell_text(cell) for cell in html.filter(from_html).to_pylist()], pa.string()))
+    ids, images, authors, stamps, edited, during, texts = pa.array(rows, _ROW, memory_pool=_POOL).flatten()
     keys = pa.nulls(len(ids), pa.string()) if secret is None else pa.array(
         [comment_author_key(secret, a, None) for a in authors.to_pylist()], pa.string())
     laid_out = pc.match_substring_regex(stamps, _DATE_LAYOUT)   # all text: `_check` or STRICT saw to that
@@ -341,6 +348,7 @@ def _file_rows(path: Path) -> Iterator[list[tuple]]:
     db, typed = (_open_database(path), False) if is_sqlite_database(head) else _load_dump(path)
     try:
         _check(db, path, typed)
+        db.create_function(_CELL_TEXT, 1, cell_text, deterministic=True)
         cursor = db.execute(_SELECT)
         while rows := cursor.fetchmany(_BATCH):
             yield rows
