@@ -14,10 +14,10 @@ fresh process whose own peak memory is measured (perf/peak_memory.py):
   in-memory database and every row read out (`fetchall`), nothing kept; run before and after the
   import, and the two averaged, since the machine's speed drifts;
 - the same floor once more with one idle thread started first. The import's process has threads
-  (Arrow's, OpenBLAS's) from the moment it imports pyarrow and numpy, and in a process with a second
-  thread the C library and SQLite leave their single-thread fast paths: the same SQLite work then took
-  8-10 % longer to run the scripts and 28 % longer to fetch the rows (1,000 of the 4,000 dumps, two
-  rounds). That share of the gap belongs to the process, not to the import's code.
+  (Arrow's, OpenBLAS's) from the moment it imports pyarrow and numpy, and a process with a second
+  thread leaves the C library's single-thread fast paths (its malloc, for one, then takes locks):
+  that floor took 1.11-1.18x as long as the plain one (two runs at both sizes, 3 December 2026).
+  That share of the gap belongs to the process, not to the import's code.
 
 At `--files` and at a quarter of it (same number of comments), so that memory growing with the
 number of files shows. Prints comments/s, peak memory and the ratios import / floor.
