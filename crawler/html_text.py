@@ -50,6 +50,7 @@ _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
     rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}")
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_UTF8_PIECE = 8192   # bytes `is_utf8` decodes at once; on the real DPChallenge page 4 KiB took 10-11 us, 8 KiB 7-8, 16 KiB 8-9
 
 
 def _usable(label: str | None) -> str | None:
@@ -85,61 +86,82 @@ def declared_charset(body: bytes, content_type: str | None) -> str | None:
 def guess_charset(body: bytes) -> str:
     """For a page that declares nothing: UTF-8 if it decodes, or if most non-ASCII bytes form UTF-8
     sequences (a UTF-8 page with a stray byte); else Windows-1252."""
-    try:
-        body.decode("utf-8")
+    if is_utf8(body):
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
     in_sequences = sum(map(len, _UTF8_SEQUENCE.findall(body)))
     return "utf-8" if 2 * in_sequences > len(_HIGH_BYTE.findall(body)) else "cp1252"
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Decode a page (see the module docstring); never fails: invalid bytes become U+FFFD."""
-    return _decode(body, content_type)[0]
+    codec, payload = _source(body, content_type)
+    return payload.decode(codec, errors="replace")
 
 
-def decode_html_utf8(body: bytes, content_type: str | None = None) -> tuple[str, bytes]:
-    """`decode_html`'s text and that text as UTF-8, for lexbor: given a str, selectolax encodes it
-    first (~25 us of the ~450 us tree of the real DPChallenge page), so a page that is valid UTF-8
-    as it came is passed as its own bytes."""
-    text, as_utf8 = _decode(body, content_type)
-    return text, body if as_utf8 else text.encode("utf-8")
+def html_utf8(body: bytes, content_type: str | None = None) -> bytes:
+    """`decode_html`'s text as UTF-8: what lexbor is given (given a str, selectolax encodes it first),
+    and where an ASCII marker is sought (it is in the text exactly when its bytes are in these). A page
+    that is valid UTF-8 as it came is its own bytes, and its text is never built: decoding the real
+    DPChallenge page whole took 30 us, checking it 7-8 us (`is_utf8`)."""
+    codec, payload = _source(body, content_type)
+    if codec == "utf-8" and is_utf8(payload):
+        return payload
+    return payload.decode(codec, errors="replace").encode("utf-8")
 
 
-def _decode(body: bytes, content_type: str | None) -> tuple[str, bool]:
-    """The page's text, and whether `body` is exactly that text in UTF-8."""
+def _source(body: bytes, content_type: str | None) -> tuple[str, bytes]:
+    """The page's codec and the bytes to decode with it (a byte-order mark, which names it, removed)."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return body[len(bom):].decode(codec, errors="replace"), False
-    codec = declared_charset(body, content_type) or guess_charset(body)
-    if codec == "utf-8":
-        try:
-            return body.decode("utf-8"), True
-        except UnicodeDecodeError:
-            pass
-    return body.decode(codec, errors="replace"), False
+            return codec, body[len(bom):]
+    return declared_charset(body, content_type) or guess_charset(body), body
 
 
-def node_text(node: LexborNode) -> str:
+def is_utf8(data: bytes) -> bool:
+    """Whether `data` decodes as UTF-8, checked 8 KiB at a time: most pieces of a page are ASCII,
+    which the decoder copies at once, where the text of a whole page with one wide character is
+    widened and held whole (7-8 us against 30 us on the real DPChallenge page)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()   # holds a sequence cut between two pieces
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), _UTF8_PIECE):
+            decoder.decode(view[start:start + _UTF8_PIECE])
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def ends_html(utf8: bytes) -> bool:
+    """Whether `</html>`, in any case, is in the last 4 KiB of a page: one cut off in transfer lacks it."""
+    return b"</html>" in utf8[-4096:].lower()
+
+
+def node_text(node: LexborNode, raw: str | None = None) -> str:
     """The visible text of `node`: `<br>`/blocks become newlines, other whitespace one space.
 
     Entities are already decoded by the parser. Images contribute nothing.
     Modifies the subtree (invisible elements removed, breaks inserted as text), so call it last.
+    `raw`: the node's `text_lexbor()` if the caller has just read it; kept when the node holds no
+    element, which nothing here changes.
     """
-    _mark_breaks(node)
-    return collapse_text(node.text_lexbor())
+    if _mark_breaks(node) or raw is None:
+        raw = node.text_lexbor()
+    return collapse_text(raw)
 
 
-def _mark_breaks(node: LexborNode) -> None:
+def _mark_breaks(node: LexborNode) -> bool:
     """Below `node`: the outermost invisible elements removed (what is inside goes with them), each
     `<br>` replaced by `BREAK`, each block wrapped in `BREAK`s.
 
     One walk over the elements in Python instead of CSS selects: selectolax parses the selector again
     on every call, which made a select 3-6 us on a comment cell of the real DPChallenge page, where
     this walk takes ~1 us (and nothing for the 26 of its 29 cells that hold text only).
+    Says whether `node` holds an element.
     """
+    holds_elements = False
     for child in node.iter():   # elements only; it reads each next sibling before yielding
+        holds_elements = True
         tag = child.tag
         if tag == "br":
             child.replace_with(BREAK)
@@ -150,6 +172,7 @@ def _mark_breaks(node: LexborNode) -> None:
                 child.insert_before(BREAK)
                 child.insert_after(BREAK)
             _mark_breaks(child)
+    return holds_elements
 
 
 def collapse_text(raw: str) -> str:

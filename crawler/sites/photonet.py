@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from aesthetic.crawler.html_text import decode_html_utf8, node_text
+from aesthetic.crawler.html_text import ends_html, html_utf8, node_text
 from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site, member_id
 
 BASE_URL = "http://photo.net"
@@ -58,12 +58,12 @@ _DATE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 def parse(body: bytes, content_type: str | None) -> ParsedPage:
     """One archived photo page -> comments, photo URL and rating statistics (unverified layout)."""
-    html, utf8 = decode_html_utf8(body, content_type)
+    utf8 = html_utf8(body, content_type)
     tree = LexborHTMLParser(utf8)
     stats = _statistics(tree)
     image_url = _image_url(tree)
     is_photo_page = bool(stats) or tree.css_first("div.photo") is not None
-    complete = "</html>" in html[-4096:].lower()
+    complete = ends_html(utf8)
     if not is_photo_page:
         # Not a photo page we recognise: never to be taken for "no comments".
         missing = _NOT_FOUND.search(tree.body.text() if tree.body else "")

@@ -14,9 +14,12 @@ from aesthetic.crawler.html_text import (
     BREAK,
     KEPT_SPACES,
     collapse_text,
+    _UTF8_PIECE,
     decode_html,
-    decode_html_utf8,
+    ends_html,
     guess_charset,
+    html_utf8,
+    is_utf8,
     node_text,
 )
 
@@ -42,8 +45,44 @@ CAFE = "caf\u00e9 \u2019"
 def test_decode(body: bytes, content_type: str | None, text: str) -> None:
     assert decode_html(body, content_type).endswith(text)
     assert not decode_html(body, content_type).startswith("\ufeff")
-    decoded, utf8 = decode_html_utf8(body, content_type)   # the bytes lexbor is given are that text
-    assert decoded == decode_html(body, content_type) and utf8.decode("utf-8") == decoded
+    # The bytes lexbor is given, and the markers are sought in, are that text.
+    assert html_utf8(body, content_type).decode("utf-8") == decode_html(body, content_type)
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# Each of these cut at every offset around a boundary between two of is_utf8's pieces, and wrong there.
+_AROUND_PIECES = [b"x" * (_UTF8_PIECE - k) + seq + b"y" * 3
+                  for seq in ("\u00e9".encode(), "\u2019".encode(), "\U0001f600".encode(),
+                              b"\xe2\x80", b"\xf0\x9f\x98", b"\xff", b"\xed\xa0\x80", b"\xc0\xaf")
+                  for k in range(5)]
+
+
+@pytest.mark.parametrize("data", [b"", b"plain", CAFE.encode(), CAFE.encode("cp1252"), b"ends cut \xe2\x80",
+                                  b"\xe2\x80\x99" * _UTF8_PIECE, *_AROUND_PIECES,
+                                  *(piece[:len(piece) - 3] for piece in _AROUND_PIECES)])
+def test_is_utf8_is_strict_decoding(data: bytes) -> None:
+    assert is_utf8(data) == _valid_utf8(data)
+
+
+def test_a_page_that_is_valid_utf8_is_given_as_it_came() -> None:
+    body = b'<meta charset="utf-8">' + CAFE.encode() * _UTF8_PIECE
+    assert html_utf8(body, None) is body and html_utf8(body, "text/html; charset=utf-8") is body
+    assert html_utf8(body + b"\xff", None) == body + "\ufffd".encode()
+
+
+@pytest.mark.parametrize(("tail", "ends"), [
+    (b"</body></html>\n", True), (b"</BODY></HTML>", True), (b"</html>" + b" " * 4089, True),
+    (b"</html>" + b" " * 4090, False), (b"</body></ht", False), (b"", False),
+])
+def test_ends_html(tail: bytes, ends: bool) -> None:
+    assert ends_html(b"<html><body>" + b"x" * 5000 + tail) == ends
 
 
 @pytest.mark.parametrize(("body", "guess"), [
