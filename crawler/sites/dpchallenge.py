@@ -107,7 +107,7 @@ _SMALL_NUMBERS = _Numbers({**{str(n): n for n in range(100)}, **{f"{n:02d}": n f
 
 def to_datetime(stamp: re.Match[str]) -> datetime | None:
     """A `TIMESTAMP` match -> datetime (12-hour clock), None if the numbers are impossible."""
-    month, day, year, hour, minute, second, half = stamp.groups()
+    month, day, year, hour, minute, second, half = stamp.groups()   # `half` is one letter: A, P, a or p
     number = _SMALL_NUMBERS
     try:
         return datetime(int(year), number[month], number[day], number[hour] % 12 + (12 if half in "Pp" else 0),
