@@ -11,10 +11,10 @@ from selectolax.lexbor import LexborHTMLParser
 from aesthetic.core.text import strip_invisible
 from aesthetic.crawler.html_text import (
     _SPACES,
+    _UTF8_PIECE,
     BREAK,
     KEPT_SPACES,
     collapse_text,
-    _UTF8_PIECE,
     decode_html,
     ends_html,
     guess_charset,
