@@ -210,7 +210,7 @@ def json_layout(first_line: tuple[str, bool], head: str) -> str | None:
     if complete:
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):   # too deeply nested for json: no layout's first line
             obj = None
         if isinstance(obj, dict) and "image_id" in obj:
             return "jsonl"
@@ -317,6 +317,9 @@ def read_dpc_json(source: CommentSource, dataset: str) -> pa.Table:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         line = getattr(err, "lineno", None)
         raise located(source.path, line, f"not valid DPC-Captions JSON: {getattr(err, 'msg', err)}") from err
+    except RecursionError:
+        raise located(source.path, None, "not valid DPC-Captions JSON: nested too deeply to read (the file is "
+                      "one object of comment lists)") from None
     if not isinstance(data, dict):
         raise UserError(f"{source.path}: DPC-Captions JSON must be an object {{\"<id>.jpg\": [comments]}}")
     keys, positions, texts = [], [], []
@@ -645,6 +648,8 @@ def _diagnose_jsonl(path: Path, err: pa.ArrowInvalid) -> UserError:
             obj = json.loads(line)
         except json.JSONDecodeError as bad:
             return located(path, no, f"not valid JSON: {bad.msg} (column {bad.colno})")
+        except RecursionError:
+            return located(path, no, "not a JSON Lines comment: nested too deeply to read")
         if not isinstance(obj, dict):
             return located(path, no, f"a JSON Lines comment is an object, got {type(obj).__name__}")
         for key, types in _JSONL_TYPES.items():

@@ -157,21 +157,27 @@ def _mark_breaks(node: LexborNode) -> bool:
     One walk over the elements in Python instead of CSS selects: selectolax parses the selector again
     on every call, which made a select 3-6 us on a comment cell of the real DPChallenge page, where
     this walk takes ~1 us (and nothing for the 26 of its 29 cells that hold text only).
+    The walk keeps its own list of elements still to visit, not Python's call stack: a comment of
+    thousands of nested elements, which lexbor parses and a browser shows, would exceed the
+    interpreter's recursion limit. Each element's change touches only itself and the text beside
+    it, so the order of visits does not matter.
     Says whether `node` holds an element.
     """
     holds_elements = False
-    for child in node.iter():   # elements only; it reads each next sibling before yielding
-        holds_elements = True
-        tag = child.tag
-        if tag == "br":
-            child.replace_with(BREAK)
-        elif tag in _INVISIBLE:
-            child.decompose()
-        else:
-            if tag in _BLOCKS:
-                child.insert_before(BREAK)
-                child.insert_after(BREAK)
-            _mark_breaks(child)
+    pending = [node]   # elements whose children are still to visit
+    while pending:
+        for child in pending.pop().iter():   # elements only; it reads each next sibling before yielding
+            holds_elements = True
+            tag = child.tag
+            if tag == "br":
+                child.replace_with(BREAK)
+            elif tag in _INVISIBLE:
+                child.decompose()
+            else:
+                if tag in _BLOCKS:
+                    child.insert_before(BREAK)
+                    child.insert_after(BREAK)
+                pending.append(child)
     return holds_elements
 
 

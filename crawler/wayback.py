@@ -64,6 +64,8 @@ def parse_cdx(body: bytes | str) -> list[Capture]:
         rows = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CdxError(f"CDX answer is not JSON: {exc}; starts with {text[:80]!r}") from None
+    except RecursionError:
+        raise CdxError(f"CDX answer is nested too deeply to be rows; starts with {text[:80]!r}") from None
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise CdxError("CDX answer is not a JSON list of rows")
     if not rows:

@@ -230,6 +230,22 @@ def test_forced_format_overrides_detection(tmp_path: Path) -> None:
         _rows(bad, "dpc-json")
 
 
+
+_TOO_DEEP = "[" * 100_000 + "]" * 100_000   # deeper than Python's json reader follows (RecursionError)
+
+
+@pytest.mark.parametrize(("name", "content", "how", "message"), [
+    ("deep.json", '{"5.jpg": ' + _TOO_DEEP + "}", "auto", r"deep.json: not valid DPC-Captions JSON: nested too deeply"),
+    ("deep.jsonl", '{"image_id": 5, "text": "fine"}\n{"image_id": 6, "text": ' + _TOO_DEEP + "}\n", "jsonl",
+     r"deep.jsonl:2: not a JSON Lines comment: nested too deeply"),
+])
+def test_json_nested_too_deeply_is_a_located_error(tmp_path: Path, name: str, content: str, how: str,
+                                                   message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(UserError, match=message):
+        _rows(path, how)
+
 # -- hard to detect, hard to locate (a first line over the 64 KB head, true line numbers, huge fields) --------
 def test_jsonl_whose_first_line_is_longer_than_the_head_is_detected_as_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"

@@ -48,6 +48,7 @@ def test_no_captures(empty: bytes) -> None:
 
 
 @pytest.mark.parametrize("bad", [b"<html>502 Bad Gateway</html>", b'{"a": 1}', b'[["timestamp"], ["1"]]',
+                                 b"[" * 100_000,   # nested deeper than the json reader follows
                                  _answer(("20080101000000", PAGE))])
 def test_malformed_answer_is_a_cdx_error(bad: bytes) -> None:
     with pytest.raises(CdxError):
