@@ -230,7 +230,6 @@ def test_forced_format_overrides_detection(tmp_path: Path) -> None:
         _rows(bad, "dpc-json")
 
 
-
 _TOO_DEEP = "[" * 100_000 + "]" * 100_000   # deeper than Python's json reader follows (RecursionError)
 
 
@@ -245,6 +244,7 @@ def test_json_nested_too_deeply_is_a_located_error(tmp_path: Path, name: str, co
     path.write_text(content)
     with pytest.raises(UserError, match=message):
         _rows(path, how)
+
 
 # -- hard to detect, hard to locate (a first line over the 64 KB head, true line numbers, huge fields) --------
 def test_jsonl_whose_first_line_is_longer_than_the_head_is_detected_as_jsonl(tmp_path: Path) -> None:

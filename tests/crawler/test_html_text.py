@@ -111,12 +111,12 @@ def test_node_text_breaks_and_spaces() -> None:
     assert node_text(node) == "one & two\nthree\n\nfour\npara\nend ."
 
 
-
 def test_node_text_of_nesting_deeper_than_the_recursion_limit() -> None:
     depth = sys.getrecursionlimit() * 3
     html = "<span>" * depth + "in<br>deep<div>block</div>" + "</span>" * depth + "after<script>x</script>"
     node = LexborHTMLParser(f"<table><tr><td>{html}</td></tr></table>").css_first("td")
     assert node_text(node) == "in\ndeep\nblock\nafter"
+
 
 @pytest.mark.parametrize(("cell", "text"), [
     ("Nice<script>document.write('spam')</script> light", "Nice light"),

@@ -165,12 +165,12 @@ def test_quote_without_table_is_removed(page_html: str) -> None:
     assert parse(body, HTML_TYPE).comments[0].text == 'My own "reply".'
 
 
-
 def test_a_comment_nested_deeper_than_the_recursion_limit_parses(page_html: str) -> None:
     depth = 5000   # lexbor builds such a tree, and a browser shows it; Python's recursion limit is 1000
     nested = "<div>" * depth + "deep<br>words" + "</div>" * depth
     comments = parse(_variant(page_html, "\nSensational!</td>", f"\n{nested} Sensational!</td>"), HTML_TYPE).comments
     assert len(comments) == 29 and comments[0].text == "deep\nwords\n\nSensational!"
+
 
 def test_edited_marker_sets_flag_and_leaves_text(page_html: str) -> None:
     marker = "<br/><br/><i>Message edited by author 2012-07-03 10:01:02.</i>"
