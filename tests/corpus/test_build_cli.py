@@ -267,8 +267,7 @@ def test_console_script_reports_user_errors_without_traceback(tmp_path: Path) ->
     assert "r.txt:2: column 'c3' must be an integer, got 'x'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-
-def test_help_and_usage_errors_come_before_nltk_is_imported(tmp_path: Path) -> None:
+def test_a_usage_error_comes_before_nltk_is_imported(tmp_path: Path) -> None:
     # nltk's package import loads scipy.stats; only tokenizing text needs it.
     code = ("import contextlib, io, sys\n"
             "from aesthetic.corpus.cli import main\n"
@@ -278,6 +277,7 @@ def test_help_and_usage_errors_come_before_nltk_is_imported(tmp_path: Path) -> N
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing")], capture_output=True, text=True,
                           timeout=60)
     assert proc.stdout.split() == ["2", "False"], proc.stderr
+
 
 def test_failed_build_leaves_previous_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     args = _photonet_args(tmp_path, tmp_path / "out")
