@@ -152,7 +152,7 @@ def measure(folder: Path) -> dict[str, float]:
     after = _floor(folder)
     threaded = _floor(folder, "thread")
     if not int(rows) == before[1] == after[1] == threaded[1]:
-        sys.exit(f"the import read {rows} comments, SQLite {before[1]}")
+        sys.exit(f"the import read {rows} comments, SQLite {before[1]}, {after[1]} and, with a thread, {threaded[1]}")
     return {"rows": int(rows), "seconds": float(seconds), "imports": float(import_time), "peak": imported.peak_bytes,
             "table": int(nbytes), "floor_seconds": (before[0] + after[0]) / 2, "floor_runs": (before[0], after[0]),
             "floor_peak": max(before[2], after[2]), "threaded_floor_seconds": threaded[0]}
