@@ -40,7 +40,7 @@ from aesthetic.core.log import progress
 from aesthetic.crawler.html_text import node_text
 from aesthetic.crawler.privacy import comment_author_key
 from aesthetic.crawler.sites.dpchallenge import EDITED_LINE
-from aesthetic.corpus.clean import remove_quote
+from aesthetic.corpus.quotes import remove_quote
 
 COLUMNS = ("id", "image_id", "commenter_id", "raw_comment", "comment", "date", "edited", "made_during_challenge")
 _CREATE = ("CREATE TABLE comments (id INTEGER, image_id INTEGER, commenter_id INTEGER, raw_comment TEXT, "
