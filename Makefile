@@ -26,7 +26,7 @@ demo: setup
 bench: setup
 	$(BIN)/python perf/build_splits.py
 	$(BIN)/python perf/corpus_tricks.py
-	$(BIN)/python perf/clean_worst_case.py
+	$(BIN)/python perf/hostile_text.py
 	$(BIN)/python perf/import_dumps.py
 	$(BIN)/python perf/crawl.py
 	$(BIN)/python perf/train_throughput.py

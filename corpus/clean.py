@@ -121,8 +121,8 @@ def html_to_text(text: str) -> str:
 
 def _before_last_gt(tag: re.Pattern[str], repl: str, text: str) -> str:
     """`tag.sub(repl, text)`, searched only up to the last `>`, where every tag's match ends: past it
-    `re` would scan to the end from every `<` that opens a tag (`<b ` repeated, 48 KB: 0.23 s, quadratic;
-    `python perf/clean_worst_case.py`)."""
+    `re` would scan to the end from every `<` that opens a tag (`<b ` repeated, 120 KB: 2.1-2.3 s, quadratic;
+    `python perf/hostile_text.py`)."""
     end = text.rfind(">") + 1
     return tag.sub(repl, text[:end]) + text[end:]
 

@@ -34,7 +34,10 @@ from aesthetic.crawler.sites.base import ParsedComment, ParsedPage, Site, member
 BASE_URL = "http://photo.net"
 IMAGE_URL = "http://gallery.photo.net/photo/{photo_id}-md.jpg"
 
-_AVERAGE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*7\s+average", re.IGNORECASE)
+# From the first digit of a run only: a later start can end only where the first could, so it finds
+# nothing more, and trying every digit of a long run made the search quadratic (8,000 digits: 1.0 s,
+# `python perf/hostile_text.py`).
+_AVERAGE = re.compile(r"(?<!\d)(\d+(?:\.\d+)?)\s*/\s*7\s+average", re.IGNORECASE)
 _PHOTO_ID = re.compile(r"photo_id=(\d+)")
 _NOT_FOUND = re.compile(
     r"(photo|image)\s+(has been|was)\s+(deleted|removed)|no such photo|photo (could not be|was not) found"
@@ -45,7 +48,7 @@ _MEMBER_LINK = 'a[href*="user_id="]'
 # "comment", "photo-comment", "comment-item"... but not its parts ("comment-text") or the list ("comments").
 _CONTAINER_CLASS = re.compile(r"^(?:[a-z]+[-_])?comment(?:[-_]?(?:item|entry|row|block|box|container|wrapper))?$")
 _ID_DIGITS = re.compile(r"(\d+)$")
-_SIGNATURE = re.compile(r"\n?\s*--\s*[^\n]*$")
+_SIGNATURE = re.compile(r"\n?\s*--\s*[^\n]*$")   # "-- Name, date" ending a comment: run by `_strip_signature`
 # Dates as photo.net printed them: ISO, or "Jan 05, 2004; 10:15 p.m." (ACS style), which
 # `_find_date` first reduces to "Jan 05 2004 10:15 PM".
 _DATE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
@@ -174,11 +177,28 @@ def _blockquote_comments(tree: LexborHTMLParser) -> list[ParsedComment]:
             comment_id=_comment_id(quote),
             author=author,
             author_id=member_id(author_link.attributes.get("href"), "user_id"),
-            text=_SIGNATURE.sub("", text).strip(),
+            text=_strip_signature(text).strip(),
             posted_at=posted_at,
             during_challenge=None,
         ))
     return comments
+
+
+def _strip_signature(text: str) -> str:
+    """`_SIGNATURE.sub("", text)`, with the search started where its match must start.
+
+    Left to itself `re` tries every start, scanning to the line's end from each `--`: `-- ` repeated
+    on one line above the last took quadratic time (20 KB: 0.9-1.4 s, `python perf/hostile_text.py`). Its one match ends the text, so its
+    `--` is either the first in the last line or the one that ends the text above that line, only
+    whitespace following; it starts where the whitespace before that `--` does."""
+    body_end = len(text) - 1 if text.endswith("\n") else len(text)   # `$` also matches before a final newline
+    last_line = text.rfind("\n", 0, body_end) + 1
+    above = text[:last_line].rstrip()   # str.isspace() is `re`'s `\s`, character for character
+    dashes = len(above) - 2 if above.endswith("--") else text.find("--", last_line)
+    if dashes < 0:
+        return text
+    start = len(text[:dashes].rstrip())
+    return text[:start] + _SIGNATURE.sub("", text[start:], count=1)
 
 
 def _comment_id(node: LexborNode) -> int | None:

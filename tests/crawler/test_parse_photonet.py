@@ -7,12 +7,14 @@ shapes; they do not prove it matches real archived pages.
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 import pytest
 
 from aesthetic.crawler.sites import SITES
-from aesthetic.crawler.sites.photonet import parse
+from aesthetic.crawler.sites.photonet import _strip_signature, parse
+from perf.hostile_text import average_found, reference_average_found, reference_strip_signature
 
 PHOTO_ID = 1234
 
@@ -142,3 +144,24 @@ def test_a_blockquote_inside_another_keeps_its_single_breaks() -> None:
     comments = parse(_page(nested).encode(), "text/html").comments
     assert [c.author for c in comments] == ["Outer Owen", "Inner Ives"]
     assert comments[1].text == "First line.\nSecond line."
+
+
+def test_the_signature_is_stripped_as_its_pattern_would() -> None:
+    """`_strip_signature` starts `re` where the match must start (perf/hostile_text.py has the pattern alone)."""
+    rng = random.Random(20261203)
+    pieces = ["--", "-", "---", "- -", " ", "\n", "\n\n", "\t", "\u00a0", "\u2003", "x", "Name", ", 2004"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
+    assert [t for t in texts if _strip_signature(t) != reference_strip_signature(t)] == []
+    assert sum(reference_strip_signature(t) != t for t in texts) > 5000
+    hostile = "-- " * 2000 + "\nx\n-- Name"
+    assert _strip_signature(hostile) == reference_strip_signature(hostile) == "-- " * 2000 + "\nx"
+
+
+def test_the_average_is_found_as_its_pattern_would() -> None:
+    """`_AVERAGE` starts only at a run's first digit, and finds what the pattern tried from every digit finds."""
+    rng = random.Random(20261203)
+    pieces = ["1", "12", "5.43", ".", "5", " ", "/", "/7", "7", " average", " AVERAGE", "x", "\n", "\u0663"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(20000)]
+    assert [t for t in texts if average_found(t) != reference_average_found(t)] == []
+    assert sum(reference_average_found(t) != "None" for t in texts) > 300
+    assert average_found("1" * 3000 + "2.5/7 average") == repr(((0, 3013), "1" * 3000 + "2.5"))
