@@ -284,14 +284,28 @@ def _read_body(draft: _Draft, cell: LexborNode) -> None:
 
 def _remove_quotes(cell: LexborNode) -> None:
     """Drop "Originally posted by X:" blocks: a nested table, or a `<b>` then `<hr>` and `<i>`."""
+    # Each bold's top (the cell's child holding it) is found once per element on the way up, and a
+    # bold whose top already goes is not read: walking up from every bold, and reading every bold's
+    # text, took quadratic time on bolds nested thousands deep (8,000 quote bolds in a comment of the real
+    # page: 5.5 s of CPU for the parse before, 9 ms after).
+    cell_id = cell.mem_id
+    top_of: dict[int, LexborNode] = {}
     tops: dict[int, LexborNode] = {}
     for bold in cell.css("b"):
-        if not bold.text(strip=True).startswith(QUOTE_HEAD):
-            continue
-        top = bold
-        while top.parent is not None and top.parent.mem_id != cell.mem_id:
-            top = top.parent
-        tops.setdefault(top.mem_id, top)
+        path: list[int] = []
+        node = bold
+        while (node_id := node.mem_id) not in top_of:
+            parent = node.parent
+            if parent is None or parent.mem_id == cell_id:
+                top_of[node_id] = node
+                break
+            path.append(node_id)
+            node = parent
+        top = top_of[node_id]
+        for passed in path:
+            top_of[passed] = top
+        if top.mem_id not in tops and bold.text(strip=True).startswith(QUOTE_HEAD):
+            tops[top.mem_id] = top
     for top in tops.values():
         doomed = [top]
         if top.tag != "table":

@@ -165,6 +165,19 @@ def test_quote_without_table_is_removed(page_html: str) -> None:
     assert parse(body, HTML_TYPE).comments[0].text == 'My own "reply".'
 
 
+def test_quotes_in_nested_bolds_go_with_their_top(page_html: str) -> None:
+    """A quote's block is the cell's child holding its bold, whatever lies between: bolds nested thousands
+    deep (each found from its parent's top, not by walking up from each) and bolds inside other bolds."""
+    depth = 3000
+    quote = ('<div class="textsm"><b>Originally posted by A:</b></div><hr/><i>their words</i> mine one '
+             '<span><b>bold own</b><b>Originally posted by B: ' + "<b>Originally posted by C:" * depth
+             + "</b>" * (depth + 1) + "</span> mine two <div>" + "<b>x" * 50 + "<b>Originally posted by D:</b>"
+             + "</b>" * 50 + "</div> <i>gone</i> mine three")
+    body = _variant(page_html, "\nSensational!</td>", f"\n{quote}</td>")
+    # as before: a block without a table takes the text and `<hr>`/`<i>` after it, up to its `<i>`
+    assert parse(body, HTML_TYPE).comments[0].text == "mine one mine three"
+
+
 def test_a_comment_nested_deeper_than_the_recursion_limit_parses(page_html: str) -> None:
     depth = 5000   # lexbor builds such a tree, and a browser shows it; Python's recursion limit is 1000
     nested = "<div>" * depth + "deep<br>words" + "</div>" * depth
