@@ -97,7 +97,7 @@ def _each(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
 
 
 # -- quotes ----------------------------------------------------------------------------------
-# The site writes the header itself, as "Originally posted by"; like the quote patterns (`quotes`), the
+# The site writes the header itself, as "Originally posted by"; like the quote patterns (corpus/quotes.py), the
 # candidate test ignores case, so a lower- or upper-cased dump is cleaned the same way.
 _QUOTE_CANDIDATE = "(?i:riginally)"
 

@@ -188,9 +188,10 @@ def _strip_signature(text: str) -> str:
     """`_SIGNATURE.sub("", text)`, with the search started where its match must start.
 
     Left to itself `re` tries every start, scanning to the line's end from each `--`: `-- ` repeated
-    on one line above the last took quadratic time (20 KB: 0.9-1.4 s, `python perf/hostile_text.py`). Its one match ends the text, so its
-    `--` is either the first in the last line or the one that ends the text above that line, only
-    whitespace following; it starts where the whitespace before that `--` does."""
+    on one line above the last took quadratic time (20 KB: 0.9-1.4 s, `python perf/hostile_text.py`).
+    Its one match ends the text, so its `--` is either the first in the last line or the one that ends
+    the text above that line, only whitespace following; it starts where the whitespace before that
+    `--` does."""
     body_end = len(text) - 1 if text.endswith("\n") else len(text)   # `$` also matches before a final newline
     last_line = text.rfind("\n", 0, body_end) + 1
     above = text[:last_line].rstrip()   # str.isspace() is `re`'s `\s`, character for character
