@@ -28,8 +28,8 @@ from aesthetic.corpus.clean import html_to_text  # noqa: E402
 from aesthetic.corpus.quotes import remove_quote  # noqa: E402
 from aesthetic.crawler.sites.photonet import _AVERAGE, _strip_signature  # noqa: E402
 
-# The rules as `re` patterns, each substituted over the whole text: the baseline here, and the
-# reference the rules are checked against in tests/corpus/test_quotes.py.
+# The rules as `re` patterns, each run over the whole text: the baseline here, and the reference the
+# rules are checked against (tests/corpus/test_quotes.py, tests/crawler/test_parse_photonet.py).
 _TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).)*?Originally\s+posted\s+by.*?</table>", re.S | re.I)
 _BARE = re.compile(
     r"(?:<(?:div|b|strong|span)\b[^>]*>\s*)*Originally\s+posted\s+by[^<\n]*?:\s*(?:</(?:div|b|strong|span)>\s*)*"
@@ -117,6 +117,8 @@ def run(scale: float) -> list[dict]:
 
 def real_quote_us(repeats: int) -> tuple[float, float]:
     """Microseconds of CPU per call on the real quote reply: (ours, `re` alone), alternating halves."""
+    if not REAL_QUOTE.is_file():
+        raise SystemExit(f"the real quote reply {REAL_QUOTE} is missing (see ../shared/data/README.md)")
     text = REAL_QUOTE.read_text(encoding="utf-8")
     if remove_quote(text) != reference_remove_quote(text):
         raise SystemExit("the real quote reply: the rule and its `re` reference give different text")
