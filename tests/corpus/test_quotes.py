@@ -28,12 +28,12 @@ _PIECES = ["<table>", "<table ", "<TABLE class=q>", "<table a='>'>", "</table>",
            "<hr >", "<hr>", "<br/>", "x", "é", ">", "<", "a:b", '"', "posted by", "&amp;", "&#39;"]
 
 
-def _soup(rng: random.Random) -> str:
-    return "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 30)))
-
-
 def _pick(rng: random.Random, pieces: list[str], most: int) -> str:
     return "".join(rng.choice(pieces) for _ in range(rng.randint(0, most)))
+
+
+def _soup(rng: random.Random) -> str:
+    return _pick(rng, _PIECES, 30)
 
 
 def _bare_quote_like(rng: random.Random) -> str:
