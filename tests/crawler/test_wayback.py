@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from aesthetic.crawler.sources import same_page
 from aesthetic.crawler.wayback import (
     CDX_FIELDS,
     Capture,
@@ -17,6 +18,7 @@ from aesthetic.crawler.wayback import (
     rank_captures,
     raw_capture_url,
 )
+from tests.conftest import shared_file
 
 PAGE = "http://photo.net/photodb/photo?photo_id=1234"
 
@@ -39,6 +41,24 @@ def test_parse_answer_by_header_names() -> None:
     body = _answer(("200", "20080101000000", PAGE, "text/html"),
                    header=("statuscode", "timestamp", "original", "mimetype"))
     assert parse_cdx(body) == [Capture("20080101000000", PAGE, "200", "text/html")]
+
+
+def test_a_real_answer_in_the_default_columns() -> None:
+    """The Archive's own answer (`output=json` with its default columns, `urlkey` first and `fl=` not
+    given): read by its header, every field verbatim; captures of the page with a query added
+    (`?fbclid=...`) count as the page's, and the newest good one is fetched by its own key."""
+    body = shared_file("wayback", "cdx_sample.json").read_bytes()
+    rows = json.loads(body)
+    captures = parse_cdx(body)
+    assert [(c.timestamp, c.original, c.mimetype, c.statuscode, c.digest, c.length) for c in captures] == [
+        tuple(row[1:]) for row in rows[1:]]
+    page = "https://fabtcg.com/articles/banned-and-restricted-announcement-sept21/"
+    assert all(same_page(page, c.original, on_a_mirror=False) for c in captures)
+    best = best_capture(captures)
+    assert (best.timestamp, best.digest) == ("20221208064522", "VD2CIMLUXYBY45R5SJHWPNNLLGWV42WN")
+    assert best.original.startswith(f"{page}?fbclid=")
+    expected = f"https://web.archive.org/web/{best.timestamp}id_/{best.original}"
+    assert raw_capture_url(best.timestamp, best.original) == expected
 
 
 @pytest.mark.parametrize("empty", [b"", b"  \n", b"[]"])
